@@ -1,0 +1,173 @@
+"""`cyclegan-edu` (also `python -m cyclegan_edu`): train, resume, translate, download.
+
+    cyclegan-edu train --preset quick --out runs/quick      the embedded toy dataset, a few minutes on a CPU
+    cyclegan-edu train --data datasets/horse2zebra --preset paper --out runs/h2z
+    cyclegan-edu resume runs/h2z
+    cyclegan-edu translate --checkpoint runs/h2z/checkpoints/latest.pt --input photo.jpg --output out/
+    cyclegan-edu download horse2zebra --root datasets
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from cyclegan_edu import __version__
+from cyclegan_edu.config import PRESETS, Config, ConfigError, paper, preset, smoke_requested
+
+PAPER_DEFAULTS = paper()
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """One --option per Config field; left out, the preset's value stands."""
+    group = parser.add_argument_group("config (any field; default: the preset's value, paper's shown)")
+    for field in dataclasses.fields(Config):
+        flag = "--" + field.name.replace("_", "-")
+        default = getattr(PAPER_DEFAULTS, field.name)
+        text = f"{field.metadata.get('help', '')} (paper: {default!r})"
+        if field.type in (bool, "bool"):
+            group.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction, default=None, help=text)
+        else:
+            kind = {"int": int, "float": float, "str": str}[str(field.type)]
+            group.add_argument(flag, dest=field.name, type=kind, default=None, metavar=kind.__name__.upper(), help=text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cyclegan-edu", description="CycleGAN (Zhu et al., ICCV 2017), built to learn from.")
+    parser.add_argument("--version", action="version", version=f"cyclegan-edu {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a new run", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    train.add_argument("--preset", choices=list(PRESETS), default="smoke" if smoke_requested() else "quick",
+                       help="starting settings; CYCLEGAN_EDU_SMOKE=1 makes smoke the default")
+    train.add_argument("--out", required=True, help="run folder: checkpoints, samples, losses.csv, metrics.json")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_config_options(train)
+
+    resume = commands.add_parser("resume", help="continue a run from its latest checkpoint")
+    resume.add_argument("out", help="the run folder given to train --out")
+    resume.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    translate = commands.add_parser("translate", help="translate images with a trained or official generator",
+                                    formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    translate.add_argument("--checkpoint", required=True, help="latest.pt of a run, or an official NAME.pth / latest_net_G_A.pth")
+    translate.add_argument("--input", required=True, help="an image or a folder of images")
+    translate.add_argument("--output", required=True, help="folder for the translated PNGs")
+    translate.add_argument("--direction", choices=["AtoB", "BtoA"], default="AtoB",
+                           help="which generator of a training checkpoint; an official file holds one")
+    translate.add_argument("--size", type=int, default=None, help="resize inputs to SIZE x SIZE; default: the run's crop size, 256 for official files")
+    translate.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+
+    download = commands.add_parser("download", help="download one of the paper's datasets or pretrained generators")
+    download.add_argument("name", help="dataset name (e.g. horse2zebra) or, with --pretrained, a generator name")
+    download.add_argument("--root", default=None, help="destination folder (default: datasets/ or pretrained/)")
+    download.add_argument("--mirror", action="append", default=None, metavar="BASE_URL", help="base URL to try instead of the built-in list; repeatable")
+    download.add_argument("--pretrained", action="store_true", help="download an official pretrained generator")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if getattr(args, f.name) is not None}
+    return preset(args.preset, **overrides)
+
+
+def run_train(args: argparse.Namespace) -> None:
+    from cyclegan_edu.training import train
+    config = config_from_args(args)
+    metrics = train(config, args.out, progress=not args.quiet)
+    report(Path(args.out), metrics)
+
+
+def run_resume(args: argparse.Namespace) -> None:
+    from cyclegan_edu.training import resume
+    metrics = resume(args.out, progress=not args.quiet)
+    report(Path(args.out), metrics)
+
+
+def report(out: Path, metrics: dict) -> None:
+    print(f"run folder: {out}")
+    print(f"  samples:     {out / 'samples' / 'latest.png'}")
+    print(f"  losses:      {out / 'losses.csv'}")
+    print(f"  checkpoint:  {out / 'checkpoints' / 'latest.pt'}")
+    if metrics:
+        print(f"  metrics:     {out / 'metrics.json'}")
+        for direction, scores in metrics.items():
+            print(f"  {direction}: PSNR {scores['psnr']:.2f} dB (do nothing: {scores['psnr_identity']:.2f} dB), "
+                  f"L1 {scores['l1']:.4f} (do nothing: {scores['l1_identity']:.4f})")
+
+
+def run_translate(args: argparse.Namespace) -> None:
+    import torch
+    from torchvision.utils import save_image
+
+    from cyclegan_edu.data import DataError, find_images, load_rgb, test_transform
+    from cyclegan_edu.evaluation import to_unit_range
+    from cyclegan_edu.official import is_training_checkpoint, load_official_generator
+    from cyclegan_edu.training import select_device
+
+    device = select_device(args.device)
+    size = args.size
+    if size is None:
+        state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+        size = state["config"]["crop_size"] if is_training_checkpoint(state) else 256
+    if size <= 0 or size % 4:
+        raise DataError(f"--size {size} must be a positive multiple of 4.")
+    generator = load_official_generator(args.checkpoint, device=device, direction=args.direction)
+    source = Path(args.input)
+    if source.is_file():
+        inputs, base = [source], source.parent
+    else:
+        inputs, base = find_images(source), source
+        if not inputs:
+            raise DataError(f"{source} holds no images to translate.")
+    output = Path(args.output)
+    with torch.no_grad():
+        for path in inputs:
+            image = test_transform(load_rgb(path), size).unsqueeze(0).to(device)
+            target = (output / path.relative_to(base)).with_suffix(".png")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            save_image(to_unit_range(generator(image)).cpu(), target)
+    print(f"translated {len(inputs)} image(s) into {output}")
+
+
+def run_download(args: argparse.Namespace) -> None:
+    from cyclegan_edu import datasets
+    if args.pretrained:
+        path = datasets.download_pretrained(args.name, args.root or "pretrained", args.mirror)
+    else:
+        path = datasets.download_dataset(args.name, args.root or "datasets", args.mirror)
+    print(path)
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """Errors whose message tells the user what to do: shown as one line, without a traceback."""
+    from cyclegan_edu.data import DataError
+    from cyclegan_edu.datasets import DownloadError
+    from cyclegan_edu.official import CheckpointMismatch
+    from cyclegan_edu.training import RunFolderError, TrainingDiverged
+    return DataError, DownloadError, CheckpointMismatch, RunFolderError, TrainingDiverged, FileNotFoundError
+
+
+COMMANDS = {"train": run_train, "resume": run_resume, "translate": run_translate, "download": run_download}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; errors the user can fix print one line, not a traceback."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except ConfigError as error:
+        parser.exit(2, f"cyclegan-edu: error: {error}\n")
+    except user_errors() as error:
+        parser.exit(1, f"cyclegan-edu: error: {error}\n")
+    except KeyboardInterrupt:
+        parser.exit(130, "cyclegan-edu: interrupted; continue with `cyclegan-edu resume OUT`\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Least-squares GAN loss (paper Section 4, "Training details"; Mao et al. 2017).
+
+The paper replaces the log likelihood of Eq. 1 with a least-squares loss, which trains more
+stably and gives better results:
+
+    G minimizes   E_x[(D(G(x)) - 1)^2]
+    D minimizes   E_y[(D(y) - 1)^2] + E_x[D(G(x))^2]
+
+A fake far on the "real" side of the decision boundary still gets a gradient proportional to its
+distance, where the sigmoid cross-entropy saturates.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def lsgan_loss(scores: torch.Tensor, target_is_real: bool) -> torch.Tensor:
+    """Mean squared distance of the score map to 1 (real) or 0 (fake) (official `lsgan` GANLoss)."""
+    target = torch.ones_like(scores) if target_is_real else torch.zeros_like(scores)
+    return F.mse_loss(scores, target)
+
+
+def lsgan_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """0.5 * (E[(D(y) - 1)^2] + E[D(G(x))^2]); the official code halves D's loss to slow D down."""
+    return 0.5 * (lsgan_loss(real_scores, True) + lsgan_loss(fake_scores, False))
+
+
+def lsgan_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """E[(D(G(x)) - 1)^2]."""
+    return lsgan_loss(fake_scores, True)

@@ -1,0 +1,452 @@
+"""A generated, offline "toy horse to zebra" dataset with exact ground truth.
+
+Why a toy dataset?
+    The real horse2zebra dataset must be downloaded and is unpaired: for a
+    horse photo there is no "correct" zebra photo, so translation quality can
+    only be judged by eye or by proxy scores. The CycleGAN paper (Zhu et al.,
+    ICCV 2017, Section 5.1) therefore measures quality on datasets that do
+    have pairs (Cityscapes labels <-> photos, maps <-> aerial photos): the
+    model is still trained without pairs, but its outputs are compared with
+    the true counterpart. This module builds a tiny dataset of that kind, in a
+    few seconds, with numpy and Pillow only, so that students, tests and CI
+    can train CycleGAN with no download and score it against ground truth
+    (L1, PSNR, SSIM).
+
+Scene model
+    A :class:`Scene` is a handful of numbers drawn from a numpy Generator: the
+    horizon height, a sky gradient with a sun, a softly textured meadow, and
+    one animal (position, size, facing left or right, leg phase, brown
+    shade). The animal is a union of simple shapes: a body ellipse, a neck,
+    a head, an ear, a tail and four swinging legs. :func:`render` draws the
+    scene with 4x (2x above 64 px) supersampling and box-filters it down, so
+    edges are smooth.
+
+    Domain A paints the animal brown with gentle top-lit shading. Domain B
+    paints exactly the same silhouette with black and white stripes over the
+    exact same background. The stripes are defined in the animal's own
+    coordinates: vertical bands counted from the rear edge of the body along
+    the direction the animal faces (horizontal bands on the legs), with a
+    period that is a fixed fraction of the body length (5.5-7 px at
+    64 px). The stripes are therefore a function of the shape alone, and the
+    B rendering of an A scene is its exact translation, and vice versa.
+
+Layout written by :func:`build_toy_dataset` (same layout as the paper's
+datasets, plus truth)::
+
+    trainA/ trainB/ testA/ testB/    000000.png, 000001.png, ...
+    testA_truth/NAME                 domain-B rendering of testA/NAME's scene
+    testB_truth/NAME                 domain-A rendering of testB/NAME's scene
+    README.txt
+
+The four splits draw their scenes from four disjoint random streams, so
+trainA and trainB are truly unpaired.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+TOY_DATASET_NAME = "toy_horse2zebra"
+DOMAINS = ("A", "B")
+SPLITS = ("trainA", "trainB", "testA", "testB")
+TRUTH_FOLDERS = {"testA": "testA_truth", "testB": "testB_truth"}
+CACHE_ENV_VAR = "CYCLEGAN_EDU_CACHE"
+
+Point = tuple[float, float]
+RGB = tuple[float, float, float]
+
+# Animal geometry, in units of the body length, x pointing the way the animal
+# faces and y pointing down, both measured from the centre of the body.
+_BODY_HALF_HEIGHT = 0.25
+_NECK = ((0.32, -0.05), (0.52, -0.42), 0.085)  # start, end, radius
+_HEAD = ((0.63, -0.40), (0.17, 0.075), math.radians(35))  # centre, semi-axes, tilt
+_EAR = ((0.52, -0.46), (0.49, -0.56), 0.028)
+_TAIL = ((-0.47, -0.10), (-0.60, 0.30), 0.032)
+_LEG_TOP_Y = 0.12
+_LEG_LENGTH = 0.52
+_LEG_RADIUS = 0.048
+_LEG_SWING = math.radians(18)
+_LEGS = ((0.26, 0.0), (0.37, math.pi), (-0.28, 0.5 * math.pi), (-0.38, 1.5 * math.pi))  # x, phase
+# Bounding box of the animal (same units), used to keep it inside the picture:
+# the tail reaches back, the head forward, the ear up and the hooves down.
+_REACH_BACK, _REACH_FRONT, _REACH_UP = 0.64, 0.78, 0.59
+_REACH_DOWN = _LEG_TOP_Y + _LEG_LENGTH + _LEG_RADIUS
+
+_STRIPE_PERIOD = 0.18  # of the body length: 5.5-7 px at 64 px
+_BLACK = np.array([24, 24, 26], dtype=np.float32)
+_WHITE = np.array([238, 238, 232], dtype=np.float32)
+_SUN_COLOUR = np.array([255, 236, 150], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Parameters of one picture; positions are fractions of the image side.
+
+    ``x``/``y`` is the centre of the animal's body, ``length`` its body length,
+    ``facing`` +1 (right) or -1 (left), ``coat`` the brown of domain A.
+    """
+
+    horizon: float
+    sky_top: RGB
+    sky_bottom: RGB
+    grass: RGB
+    grass_phase: Point
+    sun: tuple[float, float, float]  # x, y, radius
+    x: float
+    y: float
+    length: float
+    facing: int
+    leg_phase: float
+    coat: RGB
+
+
+def _colour(rng: np.random.Generator, low: RGB, high: RGB) -> RGB:
+    """Draw an RGB colour channel-wise uniformly between ``low`` and ``high``."""
+    r, g, b = rng.uniform(low, high)
+    return (float(r), float(g), float(b))
+
+
+def _brown(rng: np.random.Generator) -> RGB:
+    """Draw a horse-brown coat colour, from chestnut to bay."""
+    red = rng.uniform(105.0, 170.0)
+    return (float(red), float(red * rng.uniform(0.52, 0.66)), float(red * rng.uniform(0.28, 0.40)))
+
+
+def _sun(rng: np.random.Generator, horizon: float) -> tuple[float, float, float]:
+    """Draw a sun (x, y, radius) that stays well above the horizon."""
+    return (float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.06, horizon - 0.1)), float(rng.uniform(0.04, 0.07)))
+
+
+def sample_scene(rng: np.random.Generator) -> Scene:
+    """Draw one random scene whose animal stands on the grass, fully in view."""
+    horizon = float(rng.uniform(0.30, 0.48))
+    length = float(rng.uniform(0.48, 0.62))
+    facing = int(rng.choice((-1, 1)))
+    left, right = (_REACH_BACK, _REACH_FRONT) if facing > 0 else (_REACH_FRONT, _REACH_BACK)
+    x = float(rng.uniform(0.03 + left * length, 0.97 - right * length))
+    low_y = max(horizon + 0.12 - _REACH_DOWN * length, 0.03 + _REACH_UP * length)
+    y = float(rng.uniform(low_y, 0.97 - _REACH_DOWN * length))
+    return Scene(
+        horizon=horizon,
+        sky_top=_colour(rng, (40, 95, 180), (90, 150, 235)),
+        sky_bottom=_colour(rng, (130, 180, 225), (175, 215, 250)),
+        grass=_colour(rng, (55, 120, 35), (100, 165, 70)),
+        grass_phase=(float(rng.uniform(0, 1)), float(rng.uniform(0, 1))),
+        sun=_sun(rng, horizon),
+        x=x,
+        y=y,
+        length=length,
+        facing=facing,
+        leg_phase=float(rng.uniform(0, 2 * math.pi)),
+        coat=_brown(rng),
+    )
+
+
+def scenes_for_split(seed: int, split: str, count: int) -> list[Scene]:
+    """The scenes of ``split`` (one of :data:`SPLITS`), in file order.
+
+    Each split has its own random stream ``default_rng([seed, split index])``,
+    so the scene of e.g. ``testA/000007.png`` is ``scenes_for_split(seed,
+    "testA", n)[7]``.
+    """
+    rng = np.random.default_rng([seed, SPLITS.index(split)])
+    return [sample_scene(rng) for _ in range(count)]
+
+
+def _supersampling(size: int) -> int:
+    """Supersampling factor: 4x for small images, 2x above 64 px."""
+    return 4 if size <= 64 else 2
+
+
+def _pixel_coords(size: int) -> np.ndarray:
+    """Centres of the supersampled pixels along one side, as fractions of the side.
+
+    The image is square, so the same vector serves for x (columns) and y (rows).
+    """
+    n = size * _supersampling(size)
+    return ((np.arange(n) + 0.5) / n).astype(np.float32)
+
+
+def _window(coords: np.ndarray, low: float, high: float) -> slice:
+    """Index range of the sorted ``coords`` that lie within [low, high]."""
+    start, stop = np.searchsorted(coords, (low, high))
+    return slice(int(start), int(stop))
+
+
+def _fill_ellipse(mask: np.ndarray, coords: np.ndarray, centre: Point, axes: Point, angle: float) -> None:
+    """Set ``mask`` inside an ellipse rotated by ``angle`` (radians, y pointing down)."""
+    reach = max(axes)
+    rows = _window(coords, centre[1] - reach, centre[1] + reach)
+    cols = _window(coords, centre[0] - reach, centre[0] + reach)
+    dx, dy = coords[None, cols] - centre[0], coords[rows, None] - centre[1]
+    cos, sin = math.cos(angle), math.sin(angle)
+    u = (dx * cos + dy * sin) / axes[0]
+    w = (dy * cos - dx * sin) / axes[1]
+    mask[rows, cols] |= u * u + w * w <= 1.0
+
+
+def _fill_capsule(mask: np.ndarray, coords: np.ndarray, start: Point, end: Point, radius: float) -> None:
+    """Set ``mask`` at the points closer than ``radius`` to the segment start-end."""
+    rows = _window(coords, min(start[1], end[1]) - radius, max(start[1], end[1]) + radius)
+    cols = _window(coords, min(start[0], end[0]) - radius, max(start[0], end[0]) + radius)
+    dx, dy = coords[None, cols] - start[0], coords[rows, None] - start[1]
+    vx, vy = end[0] - start[0], end[1] - start[1]
+    t = np.clip((dx * vx + dy * vy) / (vx * vx + vy * vy), 0.0, 1.0)
+    mask[rows, cols] |= (dx - t * vx) ** 2 + (dy - t * vy) ** 2 <= radius * radius
+
+
+def _to_image(scene: Scene, point: Point) -> Point:
+    """Map a point from animal coordinates to image fractions."""
+    return (scene.x + scene.facing * scene.length * point[0], scene.y + scene.length * point[1])
+
+
+def _leg_segments(scene: Scene) -> list[tuple[Point, Point]]:
+    """Top and hoof of each leg in animal coordinates, swung by the leg phase."""
+    segments = []
+    for x, phase in _LEGS:
+        swing = _LEG_SWING * math.sin(scene.leg_phase + phase)
+        hoof = (x + _LEG_LENGTH * math.sin(swing), _LEG_TOP_Y + _LEG_LENGTH * math.cos(swing))
+        segments.append(((x, _LEG_TOP_Y), hoof))
+    return segments
+
+
+def _animal_parts(scene: Scene, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the animal's trunk (body, neck, head, ear, tail) and of its legs."""
+    size = scene.length
+    trunk = np.zeros((coords.size, coords.size), dtype=bool)
+    _fill_ellipse(trunk, coords, (scene.x, scene.y), (0.5 * size, _BODY_HALF_HEIGHT * size), 0.0)
+    for start, end, radius in (_NECK, _EAR, _TAIL):
+        _fill_capsule(trunk, coords, _to_image(scene, start), _to_image(scene, end), radius * size)
+    centre, axes, tilt = _HEAD
+    _fill_ellipse(trunk, coords, _to_image(scene, centre), (axes[0] * size, axes[1] * size), scene.facing * tilt)
+    legs = np.zeros_like(trunk)
+    for top, hoof in _leg_segments(scene):
+        _fill_capsule(legs, coords, _to_image(scene, top), _to_image(scene, hoof), _LEG_RADIUS * size)
+    return trunk, legs
+
+
+def _background(scene: Scene, coords: np.ndarray) -> np.ndarray:
+    """Sky gradient with a sun above the horizon, textured grass below (float32 RGB)."""
+    n = coords.size
+    horizon_row = int(np.searchsorted(coords, scene.horizon))
+    pixels = np.empty((n, n, 3), dtype=np.float32)
+    height = coords[:horizon_row, None] / scene.horizon
+    sky = (1.0 - height) * np.array(scene.sky_top) + height * np.array(scene.sky_bottom)
+    pixels[:horizon_row] = sky[:, None, :]
+    sun = np.zeros((n, n), dtype=bool)
+    _fill_ellipse(sun, coords, scene.sun[:2], (scene.sun[2], scene.sun[2]), 0.0)
+    pixels[sun] = _SUN_COLOUR
+    depth = (coords[horizon_row:, None] - scene.horizon) / (1.0 - scene.horizon)
+    phase_x, phase_y = scene.grass_phase
+    ripples = np.sin(2 * math.pi * (3.0 * coords[None, :] + phase_x))
+    rows = np.sin(2 * math.pi * (2.0 / (depth + 0.3) + phase_y))  # bands that narrow towards the horizon
+    shade = 1.08 - 0.22 * depth + 0.06 * ripples * rows
+    pixels[horizon_row:] = shade[..., None] * np.array(scene.grass, dtype=np.float32)
+    return pixels
+
+
+def _brown_coat(scene: Scene, coords: np.ndarray) -> np.ndarray:
+    """Domain A: the brown coat, lit from above (float RGB, one value per row)."""
+    shade = np.clip(1.1 - 0.35 * (coords[:, None] - scene.y) / scene.length, 0.8, 1.25)
+    return shade[..., None] * np.array(scene.coat, dtype=np.float32)
+
+
+def _striped_coat(scene: Scene, coords: np.ndarray, leg_only: np.ndarray) -> np.ndarray:
+    """Domain B: black and white bands in the animal's own coordinates (float RGB).
+
+    Trunk: vertical bands counted from the rear edge of the body towards the
+    head. Legs: horizontal bands counted from the body's centre line.
+    """
+    period = _STRIPE_PERIOD * scene.length
+    rear = scene.x - 0.5 * scene.facing * scene.length
+    along = np.mod(scene.facing * (coords[None, :] - rear) / period, 1.0) < 0.5
+    down = np.mod((coords[:, None] - scene.y) / period, 1.0) < 0.5
+    return np.where(np.where(leg_only, down, along)[..., None], _BLACK, _WHITE)
+
+
+def _downsample(pixels: np.ndarray, size: int) -> Image.Image:
+    """Box-filter a supersampled float RGB array down to a ``size`` px image."""
+    image = Image.fromarray(np.rint(pixels).clip(0, 255).astype(np.uint8))
+    return image.resize((size, size), Image.Resampling.BOX)
+
+
+def render(scene: Scene, domain: str, size: int) -> Image.Image:
+    """Draw ``scene`` as a ``size`` x ``size`` RGB image of ``domain`` "A" (horse) or "B" (zebra)."""
+    if domain not in DOMAINS:
+        raise ValueError(f"domain must be 'A' or 'B', got {domain!r}")
+    coords = _pixel_coords(size)
+    trunk, legs = _animal_parts(scene, coords)
+    coat = _brown_coat(scene, coords) if domain == "A" else _striped_coat(scene, coords, legs & ~trunk)
+    pixels = _background(scene, coords)
+    animal = trunk | legs
+    pixels[animal] = np.broadcast_to(coat, pixels.shape)[animal]
+    return _downsample(pixels, size)
+
+
+def animal_mask(scene: Scene, size: int) -> np.ndarray:
+    """Share of each pixel covered by the animal, a float32 ``size`` x ``size`` array in [0, 1].
+
+    Useful to score a translation on the animal only, or on the background only.
+    """
+    trunk, legs = _animal_parts(scene, _pixel_coords(size))
+    mask = Image.fromarray((trunk | legs).astype(np.float32))
+    return np.array(mask.resize((size, size), Image.Resampling.BOX))
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """What a dataset is built from; equal settings give byte-identical datasets."""
+
+    seed: int
+    size: int
+    n_train: int
+    n_test: int
+
+    def check(self) -> None:
+        """Raise ValueError for settings the dataset cannot be built with."""
+        if self.size < 32 or self.size % 4:
+            raise ValueError(f"size must be a multiple of 4 and at least 32, got {self.size}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be non-negative, got {self.seed}")
+        if self.n_train < 1 or self.n_test < 1:
+            raise ValueError(f"n_train and n_test must be at least 1, got {self.n_train} and {self.n_test}")
+
+    def folder_counts(self) -> dict[str, int]:
+        """Number of PNG files in every folder of the dataset."""
+        counts = {"trainA": self.n_train, "trainB": self.n_train, "testA": self.n_test, "testB": self.n_test}
+        counts.update({truth: self.n_test for truth in TRUTH_FOLDERS.values()})
+        return counts
+
+    def readme(self) -> str:
+        """The README.txt of the dataset; it doubles as the record of its settings."""
+        return f"""{TOY_DATASET_NAME}: a generated toy horse -> zebra dataset for CycleGAN (cyclegan_edu)
+
+Sky-and-grass scenes with one animal each. Domain A: brown "horses".
+Domain B: the same kind of animal painted with black and white stripes
+("zebras"). The stripes are a fixed function of the animal's shape, so every
+test image has an exact ground-truth translation.
+
+seed: {self.seed}
+size: {self.size} x {self.size} px, RGB PNG
+trainA: {self.n_train} images, trainB: {self.n_train} images (unpaired: disjoint random scenes)
+testA: {self.n_test} images, testB: {self.n_test} images
+testA_truth/NAME: the domain-B rendering of the scene of testA/NAME
+testB_truth/NAME: the domain-A rendering of the scene of testB/NAME
+
+Rebuild: python data_scripts/make_toy_dataset.py --out DIR --seed {self.seed} --size {self.size} \\
+    --n-train {self.n_train} --n-test {self.n_test}
+Licence: generated content, CC0 1.0 (public domain dedication).
+"""
+
+
+def _is_complete(root: Path, settings: _Settings) -> bool:
+    """Whether ``root`` holds the complete dataset built from ``settings``."""
+    readme = root / "README.txt"
+    if not readme.is_file() or readme.read_text(encoding="utf-8") != settings.readme():
+        return False
+    counts = settings.folder_counts()
+    return all(len(list((root / folder).glob("*.png"))) == n for folder, n in counts.items())
+
+
+def _reuse_existing(out: Path, settings: _Settings) -> bool:
+    """True if ``out`` already holds this dataset; False if it is free to write.
+
+    Raises FileExistsError when ``out`` holds something else.
+    """
+    if not out.exists():
+        return False
+    if not out.is_dir():
+        raise FileExistsError(f"{out} exists and is not a folder")
+    if not any(out.iterdir()):
+        return False
+    if _is_complete(out, settings):
+        return True
+    readme = out / "README.txt"
+    if readme.is_file() and readme.read_text(encoding="utf-8").startswith(TOY_DATASET_NAME):
+        raise FileExistsError(f"{out} holds a toy dataset with other settings; delete it or choose another folder")
+    raise FileExistsError(f"{out} is not empty and is not a complete toy dataset; refusing to write into it")
+
+
+def _save_png(image: Image.Image, path: Path) -> None:
+    """Save a PNG with fixed options and no metadata, so builds are byte-identical."""
+    image.save(path, format="PNG", compress_level=6)
+
+
+def _write_dataset(root: Path, settings: _Settings) -> None:
+    """Render every split, the test truth and the README into the empty folder ``root``."""
+    for folder in settings.folder_counts():
+        (root / folder).mkdir()
+    for split in SPLITS:
+        domain = split[-1]
+        other = "B" if domain == "A" else "A"
+        count = settings.n_train if split.startswith("train") else settings.n_test
+        for index, scene in enumerate(scenes_for_split(settings.seed, split, count)):
+            name = f"{index:06d}.png"
+            _save_png(render(scene, domain, settings.size), root / split / name)
+            if split in TRUTH_FOLDERS:
+                _save_png(render(scene, other, settings.size), root / TRUTH_FOLDERS[split] / name)
+    (root / "README.txt").write_text(settings.readme(), encoding="utf-8")
+
+
+def _move_into_place(staging: Path, out: Path, settings: _Settings) -> None:
+    """Atomically rename ``staging`` to ``out``; accept a concurrent builder's identical result."""
+    if out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
+    try:
+        os.replace(staging, out)
+    except OSError:
+        if not _is_complete(out, settings):
+            raise
+
+
+def build_toy_dataset(
+    out: Path | str, *, seed: int = 0, size: int = 64, n_train: int = 400, n_test: int = 50
+) -> Path:
+    """Generate the toy horse -> zebra dataset into ``out`` and return ``out``.
+
+    The dataset is rendered into a temporary folder next to ``out`` and renamed
+    into place only when complete. If ``out`` already holds the same dataset it
+    is returned untouched; if it holds anything else, FileExistsError is
+    raised. ValueError for a ``size`` that is not a multiple of 4 and at least
+    32, a negative seed, or empty splits. The same settings always give
+    byte-identical files.
+    """
+    settings = _Settings(seed, size, n_train, n_test)
+    settings.check()
+    out = Path(out).expanduser()
+    if _reuse_existing(out, settings):
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        _write_dataset(staging, settings)
+        _move_into_place(staging, out, settings)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def default_cache_dir() -> Path:
+    """``$CYCLEGAN_EDU_CACHE`` if set, else ``~/.cache/cyclegan_edu``."""
+    env = os.environ.get(CACHE_ENV_VAR)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "cyclegan_edu"
+
+
+def toy_dataset_root(*, seed: int = 0, size: int = 64, cache_dir: Path | str | None = None) -> Path:
+    """Folder of the toy dataset for ``seed`` and ``size``, built on first use.
+
+    It lives in ``cache_dir`` (default: :func:`default_cache_dir`) under
+    ``toy_horse2zebra_seed{seed}_{size}px`` with the default counts. Safe to
+    call from several processes at once.
+    """
+    base = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    return build_toy_dataset(base / f"{TOY_DATASET_NAME}_seed{seed}_{size}px", seed=seed, size=size)

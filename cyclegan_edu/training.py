@@ -1,0 +1,320 @@
+"""Training CycleGAN: the loop, the learning-rate schedule, checkpoints and exact resume (Section 4).
+
+The paper trains with Adam (lr 0.0002, betas 0.5 and 0.999), batch 1, keeping the learning rate
+for 100 epochs and decaying it linearly to zero over the next 100.
+
+A run lives in one folder::
+
+    OUT/checkpoints/latest.pt        everything needed to continue, rewritten atomically
+    OUT/checkpoints/latest_net_G_A.pth, latest_net_G_B.pth   generators in the official layout
+    OUT/samples/epoch_NNN.png        input, translation, reconstruction, both directions
+    OUT/losses.csv                   one line per epoch: mean losses, learning rate, timing
+    OUT/metrics.json                 ground-truth scores at the end, where the data has truth
+
+A run killed at any moment resumes from `latest.pt` and ends with the weights it would have had:
+the data order, crops and flips are functions of (seed, epoch, index), and the checkpoint holds
+the networks, optimizers, schedulers, both history buffers and every RNG state.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch.utils.data import DataLoader
+from torchvision.utils import make_grid, save_image
+from tqdm.auto import tqdm
+
+from cyclegan_edu import __version__
+from cyclegan_edu.config import Config
+from cyclegan_edu.cyclegan import LOSS_NAMES, CycleGAN
+from cyclegan_edu.data import UnalignedDataset, batches_from
+from cyclegan_edu.evaluation import ground_truth_metrics, has_ground_truth, to_unit_range
+from cyclegan_edu.official import export_official_generator
+from cyclegan_edu.toy_dataset import toy_dataset_root
+
+CHECKPOINT_FORMAT = 1
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is left in place."""
+
+
+class RunFolderError(RuntimeError):
+    """The output folder already holds a run, or holds none to resume."""
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """CUDA, then Apple's MPS, then the CPU for "auto"; otherwise the named device."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def lr_factor(epoch: int, n_epochs: int, n_epochs_decay: int) -> float:
+    """Learning-rate multiplier for 1-based `epoch`: 1 for n_epochs epochs, then linear to zero.
+
+    The official rule `1 - max(0, e + epoch_count - n_epochs) / (n_epochs_decay + 1)` with
+    e = epoch - 1 counted by the scheduler and epoch_count = 1.
+    """
+    return 1.0 - max(0, epoch - n_epochs) / float(n_epochs_decay + 1)
+
+
+def make_schedulers(model: CycleGAN, config: Config) -> list[torch.optim.lr_scheduler.LambdaLR]:
+    """One LambdaLR per optimizer, stepped once at the end of every epoch."""
+    def factor(completed_epochs: int) -> float:
+        return lr_factor(completed_epochs + 1, config.n_epochs, config.n_epochs_decay)
+    return [torch.optim.lr_scheduler.LambdaLR(opt, factor) for opt in (model.optimizer_g, model.optimizer_d)]
+
+
+def dataset_root(config: Config) -> Path:
+    """The configured dataset folder, or the embedded toy dataset (built on first use)."""
+    return Path(config.data) if config.data else toy_dataset_root(size=config.toy_image_size)
+
+
+def atomic_save(obj: Any, path: Path) -> None:
+    """torch.save to a temporary file in the same folder, then rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            torch.save(obj, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class Position:
+    """Where a run stands: the 1-based epoch in progress and the steps done within it."""
+
+    epoch: int = 1
+    iteration: int = 0
+    global_step: int = 0
+
+
+class Trainer:
+    """Drives one run in `out_dir`; `Trainer.start(config, out)` or `Trainer.resume(out)`, then `.run()`."""
+
+    def __init__(self, config: Config, out_dir: Path | str, checkpoint: dict[str, Any] | None = None,
+                 progress: bool = True) -> None:
+        self.config = config.validate()
+        self.out_dir = Path(out_dir)
+        self.progress = progress
+        self.device = select_device(config.device)
+        self.root = dataset_root(config)
+        self.dataset = UnalignedDataset(self.root, "train", config.load_size, config.crop_size, config.flip, config.seed)
+        self.test_dataset = UnalignedDataset(self.root, "test", config.crop_size, config.crop_size, False, config.seed)
+        torch.manual_seed(config.seed)  # the weights' initialization
+        self.model = CycleGAN.from_config(config).to(self.device)
+        self.schedulers = make_schedulers(self.model, config)
+        self.position = Position()
+        self.epoch_sums = dict.fromkeys(LOSS_NAMES, 0.0)
+        self.epoch_seconds = 0.0
+        if checkpoint is not None:
+            self.load_checkpoint(checkpoint)
+
+    # ---- starting and resuming -------------------------------------------------------------
+    @property
+    def latest_path(self) -> Path:
+        return self.out_dir / "checkpoints" / "latest.pt"
+
+    @classmethod
+    def start(cls, config: Config, out_dir: Path | str, progress: bool = True) -> "Trainer":
+        """A new run; refuses a folder that already holds one rather than overwrite its checkpoint."""
+        latest = Path(out_dir) / "checkpoints" / "latest.pt"
+        if latest.exists():
+            raise RunFolderError(f"{out_dir} already holds a run ({latest}). Continue it with "
+                                 f"`cyclegan-edu resume {out_dir}`, or choose another --out folder.")
+        return cls(config, out_dir, progress=progress)
+
+    @classmethod
+    def resume(cls, out_dir: Path | str, progress: bool = True) -> "Trainer":
+        """Continue the run in `out_dir` from `checkpoints/latest.pt`, with the config saved there."""
+        latest = Path(out_dir) / "checkpoints" / "latest.pt"
+        if not latest.exists():
+            raise RunFolderError(f"Nothing to resume: {latest} does not exist. Start a run with "
+                                 f"`cyclegan-edu train --out {out_dir}`.")
+        checkpoint = torch.load(latest, map_location="cpu", weights_only=True)
+        return cls(Config.from_dict(checkpoint["config"]), out_dir, checkpoint, progress)
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {"format": CHECKPOINT_FORMAT, "package_version": __version__, "config": self.config.to_dict(),
+                "epoch": self.position.epoch, "iteration": self.position.iteration,
+                "global_step": self.position.global_step, "epoch_sums": dict(self.epoch_sums),
+                "epoch_seconds": self.epoch_seconds, "model": self.model.training_state(),
+                "schedulers": [s.state_dict() for s in self.schedulers],
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+
+    def load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.model.load_training_state(checkpoint["model"])
+        for scheduler, state in zip(self.schedulers, checkpoint["schedulers"]):
+            scheduler.load_state_dict(state)
+        self.position = Position(checkpoint["epoch"], checkpoint["iteration"], checkpoint["global_step"])
+        self.epoch_sums, self.epoch_seconds = dict(checkpoint["epoch_sums"]), checkpoint["epoch_seconds"]
+        torch.set_rng_state(checkpoint["torch_rng"])
+        if checkpoint["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(checkpoint["cuda_rng"])
+        self.drop_history_after(self.position.epoch)
+
+    def save_checkpoint(self) -> None:
+        atomic_save(self.checkpoint(), self.latest_path)
+
+    # ---- the loop ---------------------------------------------------------------------------
+    def steps_per_epoch(self) -> int:
+        steps = math.ceil(len(self.dataset) / self.config.batch_size)
+        return min(steps, self.config.iterations_per_epoch) if self.config.iterations_per_epoch else steps
+
+    def epoch_loader(self) -> DataLoader:
+        """Batches of the current epoch from the current iteration on (mid-epoch resume)."""
+        self.dataset.set_epoch(self.position.epoch)
+        size = self.config.batch_size
+        n_items = min(len(self.dataset), self.steps_per_epoch() * size)
+        return DataLoader(self.dataset, batch_sampler=list(batches_from(self.position.iteration * size, n_items, size)),
+                          num_workers=self.config.num_workers, pin_memory=self.device.type == "cuda")
+
+    def check_finite(self, losses: dict[str, float]) -> None:
+        bad = [name for name, value in losses.items() if not math.isfinite(value)]
+        if bad:
+            raise TrainingDiverged(
+                f"Loss {', '.join(bad)} became {losses[bad[0]]} at epoch {self.position.epoch}, step "
+                f"{self.position.iteration + 1}. Training stopped; the last good checkpoint is {self.latest_path}. "
+                "Try a lower --lr, then `cyclegan-edu resume` from that checkpoint or start afresh.")
+
+    def train_epoch(self) -> None:
+        steps = self.steps_per_epoch()
+        bar = tqdm(total=steps, initial=self.position.iteration, disable=not self.progress,
+                   desc=f"epoch {self.position.epoch}/{self.config.total_epochs}", leave=False)
+        started = time.perf_counter()
+        for batch in self.epoch_loader():
+            losses = self.model.train_step(batch["A"].to(self.device), batch["B"].to(self.device))
+            self.check_finite(losses)
+            for name, value in losses.items():
+                self.epoch_sums[name] += value
+            self.position.iteration += 1
+            self.position.global_step += 1
+            bar.update()
+            bar.set_postfix({k: f"{losses[k]:.3f}" for k in ("G_total", "cycle_a", "D_a", "D_b")})
+            every = self.config.checkpoint_every
+            if every and self.position.iteration % every == 0 and self.position.iteration < steps:
+                self.epoch_seconds += time.perf_counter() - started
+                started = time.perf_counter()
+                self.save_checkpoint()
+        self.epoch_seconds += time.perf_counter() - started
+        bar.close()
+
+    def finish_epoch(self) -> dict[str, Any]:
+        """Log the epoch, step the schedulers, save samples, move to the next epoch and checkpoint."""
+        steps = max(self.position.iteration, 1)
+        record = {"epoch": self.position.epoch, "lr": self.schedulers[0].get_last_lr()[0],
+                  **{name: total / steps for name, total in self.epoch_sums.items()},
+                  "seconds": self.epoch_seconds, "seconds_per_iteration": self.epoch_seconds / steps}
+        self.append_history(record)
+        self.save_samples(self.out_dir / "samples" / f"epoch_{self.position.epoch:03d}.png")
+        for scheduler in self.schedulers:
+            scheduler.step()
+        self.position = Position(self.position.epoch + 1, 0, self.position.global_step)
+        self.epoch_sums, self.epoch_seconds = dict.fromkeys(LOSS_NAMES, 0.0), 0.0
+        self.save_checkpoint()
+        return record
+
+    def run(self, on_epoch_end: Callable[[dict[str, Any], "Trainer"], None] | None = None) -> dict[str, Any]:
+        """Train to the last epoch, then export generators and write metrics; returns the metrics."""
+        if self.position.global_step == 0 and self.position.epoch == 1:
+            self.save_checkpoint()  # a run killed in its first steps can still be resumed
+        while self.position.epoch <= self.config.total_epochs:
+            self.train_epoch()
+            record = self.finish_epoch()
+            if on_epoch_end is not None:
+                on_epoch_end(record, self)
+        return self.finish()
+
+    def finish(self) -> dict[str, Any]:
+        checkpoints = self.out_dir / "checkpoints"
+        export_official_generator(self.model.generator_ab, checkpoints / "latest_net_G_A.pth")
+        export_official_generator(self.model.generator_ba, checkpoints / "latest_net_G_B.pth")
+        metrics = self.evaluate() if has_ground_truth(self.root) else {}
+        (self.out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        return metrics
+
+    # ---- outputs ------------------------------------------------------------------------------
+    def evaluate(self) -> dict[str, dict[str, float]]:
+        translators = {d: (lambda x, d=d: self.model.translate(x, d)) for d in ("AtoB", "BtoA")}
+        return ground_truth_metrics(translators, self.root, self.config.crop_size, device=self.device)
+
+    @torch.no_grad()
+    def save_samples(self, path: Path) -> None:
+        """Rows: real A, G(A), F(G(A)), real B, F(B), G(F(B)) for the first test images."""
+        count = min(self.config.sample_images, len(self.test_dataset))
+        if count == 0:
+            return
+        items = [self.test_dataset[i] for i in range(count)]
+        real_a = torch.stack([item["A"] for item in items]).to(self.device)
+        real_b = torch.stack([item["B"] for item in items]).to(self.device)
+        fake_b, fake_a = self.model.translate(real_a, "AtoB"), self.model.translate(real_b, "BtoA")
+        rows = [real_a, fake_b, self.model.translate(fake_b, "BtoA"), real_b, fake_a, self.model.translate(fake_a, "AtoB")]
+        grid = make_grid(to_unit_range(torch.cat(rows).float().cpu()), nrow=count, padding=2, pad_value=1.0)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(grid, path)
+        save_image(grid, path.with_name("latest.png"))
+
+    @property
+    def history_path(self) -> Path:
+        return self.out_dir / "losses.csv"
+
+    def append_history(self, record: dict[str, Any]) -> None:
+        new_file = not self.history_path.exists()
+        self.history_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.history_path.open("a", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=list(record))
+            if new_file:
+                writer.writeheader()
+            writer.writerow(record)
+
+    def drop_history_after(self, epoch: int) -> None:
+        """Keep only the lines of epochs before `epoch`: a run killed after logging but before its
+        checkpoint logs that epoch again when resumed."""
+        if not self.history_path.exists():
+            return
+        with self.history_path.open(newline="") as file:
+            rows = list(csv.DictReader(file))
+        if rows and len([r for r in rows if int(r["epoch"]) < epoch]) < len(rows):
+            kept = [r for r in rows if int(r["epoch"]) < epoch]
+            with self.history_path.open("w", newline="") as file:
+                writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(kept)
+
+
+def read_history(out_dir: Path | str) -> list[dict[str, float]]:
+    """The loss history of a run as a list of per-epoch dicts of numbers."""
+    with (Path(out_dir) / "losses.csv").open(newline="") as file:
+        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(file)]
+
+
+def train(config: Config, out_dir: Path | str, progress: bool = True,
+          on_epoch_end: Callable[[dict[str, Any], Trainer], None] | None = None) -> dict[str, Any]:
+    """Train a new run in `out_dir`; returns the ground-truth metrics (empty without truth)."""
+    return Trainer.start(config, out_dir, progress).run(on_epoch_end)
+
+
+def resume(out_dir: Path | str, progress: bool = True,
+           on_epoch_end: Callable[[dict[str, Any], Trainer], None] | None = None) -> dict[str, Any]:
+    """Continue the run in `out_dir` from its latest checkpoint to the end."""
+    return Trainer.resume(out_dir, progress).run(on_epoch_end)
