@@ -115,7 +115,7 @@ def paper() -> Config:
 def quick() -> Config:
     """The embedded toy dataset at 64 px, a small network: a visible translation in minutes on a CPU."""
     return Config(load_size=72, crop_size=64, generator_blocks=3, generator_width=16, discriminator_width=16,
-                  n_epochs=4, n_epochs_decay=4, iterations_per_epoch=0, checkpoint_every=100)
+                  n_epochs=3, n_epochs_decay=3, iterations_per_epoch=0, checkpoint_every=100)
 
 
 def smoke() -> Config:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from torchmetrics.functional import mean_absolute_error, peak_signal_noise_ratio
+from torchmetrics.functional.image import peak_signal_noise_ratio
+from torchmetrics.functional.regression import mean_absolute_error
 
 from cyclegan_edu.data import find_images, load_rgb, test_transform
 

@@ -52,8 +52,9 @@ def read_generator_file(path: Path | str, direction: str = "AtoB") -> dict[str, 
     """
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError) as error:
-        raise CheckpointMismatch(f"Cannot read {path} as a PyTorch file: {error}") from error
+    except Exception as error:  # torch.load raises many kinds on a foreign or malicious file
+        raise CheckpointMismatch(f"Cannot read {path} as a file of plain weights (files that would run code are "
+                                 f"refused): {str(error).splitlines()[0]}") from error
     if not isinstance(state, dict):
         raise CheckpointMismatch(f"{path} holds a {type(state).__name__}, not a generator state dict.")
     if is_training_checkpoint(state):
