@@ -40,9 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cyclegan-edu {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train a new run", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    train = commands.add_parser("train", help="train a new run")
     train.add_argument("--preset", choices=list(PRESETS), default="smoke" if smoke_requested() else "quick",
-                       help="starting settings; CYCLEGAN_EDU_SMOKE=1 makes smoke the default")
+                       help="starting settings (default: quick; smoke when CYCLEGAN_EDU_SMOKE=1)")
     train.add_argument("--out", required=True, help="run folder: checkpoints, samples, losses.csv, metrics.json")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     add_config_options(train)
@@ -51,15 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("out", help="the run folder given to train --out")
     resume.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    translate = commands.add_parser("translate", help="translate images with a trained or official generator",
-                                    formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    translate = commands.add_parser("translate", help="translate images with a trained or official generator")
     translate.add_argument("--checkpoint", required=True, help="latest.pt of a run, or an official NAME.pth / latest_net_G_A.pth")
     translate.add_argument("--input", required=True, help="an image or a folder of images")
     translate.add_argument("--output", required=True, help="folder for the translated PNGs")
     translate.add_argument("--direction", choices=["AtoB", "BtoA"], default="AtoB",
-                           help="which generator of a training checkpoint; an official file holds one")
+                           help="which generator of a training checkpoint (default: AtoB); an official file holds one")
     translate.add_argument("--size", type=int, default=None, help="resize inputs to SIZE x SIZE; default: the run's crop size, 256 for official files")
-    translate.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    translate.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
 
     download = commands.add_parser("download", help="download one of the paper's datasets or pretrained generators")
     download.add_argument("name", help="dataset name (e.g. horse2zebra) or, with --pretrained, a generator name")

@@ -23,12 +23,12 @@ Scene model
 
     Domain A paints the animal brown with gentle top-lit shading. Domain B
     paints exactly the same silhouette with black and white stripes over the
-    exact same background. The stripes are defined in the animal's own
-    coordinates: vertical bands counted from the rear edge of the body along
-    the direction the animal faces (horizontal bands on the legs), with a
-    period that is a fixed fraction of the body length (5.5-7 px at
-    64 px). The stripes are therefore a function of the shape alone, and the
-    B rendering of an A scene is its exact translation, and vice versa.
+    exact same background. The stripes are bands of a fixed period (1/8 of
+    the image side, 8 px at 64 px) measured down from the animal's top
+    outline in every column, so the first band hugs the back, neck and head.
+    The stripes are therefore a function of the shape alone, local enough for
+    a small network to learn, and the B rendering of an A scene is its exact
+    translation, and vice versa.
 
 Layout written by :func:`build_toy_dataset` (same layout as the paper's
 datasets, plus truth)::
@@ -55,6 +55,7 @@ import numpy as np
 from PIL import Image
 
 TOY_DATASET_NAME = "toy_horse2zebra"
+TOY_DATASET_VERSION = 3  # bump when the pictures change, so caches of older builds are not reused
 DOMAINS = ("A", "B")
 SPLITS = ("trainA", "trainB", "testA", "testB")
 TRUTH_FOLDERS = {"testA": "testA_truth", "testB": "testB_truth"}
@@ -80,7 +81,7 @@ _LEGS = ((0.26, 0.0), (0.37, math.pi), (-0.28, 0.5 * math.pi), (-0.38, 1.5 * mat
 _REACH_BACK, _REACH_FRONT, _REACH_UP = 0.64, 0.78, 0.59
 _REACH_DOWN = _LEG_TOP_Y + _LEG_LENGTH + _LEG_RADIUS
 
-_STRIPE_PERIOD = 0.18  # of the body length: 5.5-7 px at 64 px
+_STRIPE_PERIOD = 1 / 8  # of the image side: 8 px at 64 px
 _BLACK = np.array([24, 24, 26], dtype=np.float32)
 _WHITE = np.array([238, 238, 232], dtype=np.float32)
 _SUN_COLOUR = np.array([255, 236, 150], dtype=np.float32)
@@ -259,17 +260,16 @@ def _brown_coat(scene: Scene, coords: np.ndarray) -> np.ndarray:
     return shade[..., None] * np.array(scene.coat, dtype=np.float32)
 
 
-def _striped_coat(scene: Scene, coords: np.ndarray, leg_only: np.ndarray) -> np.ndarray:
-    """Domain B: black and white bands in the animal's own coordinates (float RGB).
+def _striped_coat(coords: np.ndarray, animal: np.ndarray) -> np.ndarray:
+    """Domain B: black and white bands measured down from the animal's back (float RGB).
 
-    Trunk: vertical bands counted from the rear edge of the body towards the
-    head. Legs: horizontal bands counted from the body's centre line.
+    In every column the first band starts at the animal's top outline, so the colour of a
+    pixel depends only on its height below the outline just above it: a rule a convolutional
+    network and a PatchGAN can both see within their receptive fields.
     """
-    period = _STRIPE_PERIOD * scene.length
-    rear = scene.x - 0.5 * scene.facing * scene.length
-    along = np.mod(scene.facing * (coords[None, :] - rear) / period, 1.0) < 0.5
-    down = np.mod((coords[:, None] - scene.y) / period, 1.0) < 0.5
-    return np.where(np.where(leg_only, down, along)[..., None], _BLACK, _WHITE)
+    top = coords[np.argmax(animal, axis=0)]  # per column, the highest animal pixel
+    black = np.mod((coords[:, None] - top[None, :]) / _STRIPE_PERIOD, 1.0) < 0.5
+    return np.where(black[..., None], _BLACK, _WHITE)
 
 
 def _downsample(pixels: np.ndarray, size: int) -> Image.Image:
@@ -284,9 +284,9 @@ def render(scene: Scene, domain: str, size: int) -> Image.Image:
         raise ValueError(f"domain must be 'A' or 'B', got {domain!r}")
     coords = _pixel_coords(size)
     trunk, legs = _animal_parts(scene, coords)
-    coat = _brown_coat(scene, coords) if domain == "A" else _striped_coat(scene, coords, legs & ~trunk)
-    pixels = _background(scene, coords)
     animal = trunk | legs
+    coat = _brown_coat(scene, coords) if domain == "A" else _striped_coat(coords, animal)
+    pixels = _background(scene, coords)
     pixels[animal] = np.broadcast_to(coat, pixels.shape)[animal]
     return _downsample(pixels, size)
 
@@ -445,8 +445,8 @@ def toy_dataset_root(*, seed: int = 0, size: int = 64, cache_dir: Path | str | N
     """Folder of the toy dataset for ``seed`` and ``size``, built on first use.
 
     It lives in ``cache_dir`` (default: :func:`default_cache_dir`) under
-    ``toy_horse2zebra_seed{seed}_{size}px`` with the default counts. Safe to
+    ``toy_horse2zebra_v{version}_seed{seed}_{size}px`` with the default counts. Safe to
     call from several processes at once.
     """
     base = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    return build_toy_dataset(base / f"{TOY_DATASET_NAME}_seed{seed}_{size}px", seed=seed, size=size)
+    return build_toy_dataset(base / f"{TOY_DATASET_NAME}_v{TOY_DATASET_VERSION}_seed{seed}_{size}px", seed=seed, size=size)

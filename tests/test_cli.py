@@ -1,0 +1,76 @@
+"""The command line: every config field settable, one-line errors, the main job's outputs."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from cyclegan_edu.cli import build_parser, config_from_args, main
+from cyclegan_edu.config import Config
+from cyclegan_edu.toy_dataset import toy_dataset_root
+
+
+def run_cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "cyclegan_edu", *args], capture_output=True, text=True, env=env)
+
+
+def test_help_lists_every_config_field_with_its_paper_default():
+    text = " ".join(run_cli("train", "--help").stdout.split())
+    for name, value in Config().to_dict().items():
+        flag = "--" + name.replace("_", "-")
+        assert flag in text, flag
+    assert "(paper: 10.0)" in text and "(paper: 'lsgan')" in text and "None" not in text
+
+
+def test_options_override_the_preset():
+    args = build_parser().parse_args(["train", "--preset", "quick", "--out", "x", "--cycle-weight", "5",
+                                      "--no-backward-cycle", "--gan-loss", "vanilla"])
+    config = config_from_args(args)
+    assert (config.cycle_weight, config.backward_cycle, config.gan_loss) == (5.0, False, "vanilla")
+    assert config.crop_size == 64  # the rest from the quick preset
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--gan-loss", "wgan"], "gan_loss='wgan': choose lsgan or vanilla"),
+    (["--crop-size", "30"], "crop_size=30 must be a multiple of 4"),
+    (["--pool-size", "-3"], "pool_size=-3 must be 0 or more"),
+])
+def test_a_bad_value_gets_one_line_not_a_traceback(tmp_path, args, message):
+    result = run_cli("train", "--out", str(tmp_path / "run"), *args)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"cyclegan-edu: error: {message}"] or message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_type_error_is_caught_by_argparse(tmp_path):
+    result = run_cli("train", "--out", str(tmp_path), "--lr", "fast")
+    assert result.returncode == 2 and "invalid float value: 'fast'" in result.stderr
+
+
+def test_missing_data_folder_is_one_line(tmp_path):
+    result = run_cli("train", "--preset", "smoke", "--out", str(tmp_path / "run"), "--data", str(tmp_path / "none"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "does not exist" in result.stderr
+
+
+def test_train_smoke_then_resume_and_translate(toy_env, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--preset", "smoke", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "AtoB: PSNR" in printed and "do nothing" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    for direction in ("AtoB", "BtoA"):
+        assert set(metrics[direction]) >= {"psnr", "psnr_identity", "l1", "l1_identity"}
+    assert main(["resume", str(out), "--quiet"]) == 0
+    test_images = toy_dataset_root(cache_dir=toy_env) / "testB"
+    assert main(["translate", "--checkpoint", str(out / "checkpoints" / "latest.pt"), "--input", str(test_images),
+                 "--output", str(tmp_path / "translated"), "--direction", "BtoA"]) == 0
+    assert len(list((tmp_path / "translated").glob("*.png"))) == len(list(test_images.glob("*.png")))
+
+
+def test_smoke_env_makes_smoke_the_default_preset(monkeypatch):
+    monkeypatch.setenv("CYCLEGAN_EDU_SMOKE", "1")
+    args = build_parser().parse_args(["train", "--out", "x"])
+    assert args.preset == "smoke"
