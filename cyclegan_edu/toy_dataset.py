@@ -334,6 +334,7 @@ Domain B: the same kind of animal painted with black and white stripes
 ("zebras"). The stripes are a fixed function of the animal's shape, so every
 test image has an exact ground-truth translation.
 
+version: {TOY_DATASET_VERSION}
 seed: {self.seed}
 size: {self.size} x {self.size} px, RGB PNG
 trainA: {self.n_train} images, trainB: {self.n_train} images (unpaired: disjoint random scenes)

@@ -14,6 +14,7 @@ from PIL import Image
 from cyclegan_edu import toy_dataset
 from cyclegan_edu.toy_dataset import (
     TOY_DATASET_NAME,
+    TOY_DATASET_VERSION,
     animal_mask,
     build_toy_dataset,
     render,
@@ -176,7 +177,7 @@ def test_losing_a_build_race_returns_the_winners_dataset(tmp_path: Path, monkeyp
 def test_toy_dataset_root_builds_once_then_reuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CYCLEGAN_EDU_CACHE", str(tmp_path))
     root = toy_dataset_root(seed=3, size=32)
-    assert root == tmp_path / f"{TOY_DATASET_NAME}_seed3_32px"
+    assert root == tmp_path / f"{TOY_DATASET_NAME}_v{TOY_DATASET_VERSION}_seed3_32px"
     assert len(list((root / "trainA").iterdir())) == 400 and len(list((root / "testB_truth").iterdir())) == 50
 
     def no_rebuild(*args: object) -> None:

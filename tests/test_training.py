@@ -88,11 +88,20 @@ KILLED_RUN = textwrap.dedent("""
 """)
 
 
+@pytest.fixture(scope="module")
+def uninterrupted_run(toy_cache, tmp_path_factory):
+    """One smoke run trained start to finish, the reference for every resumed run."""
+    out = tmp_path_factory.mktemp("uninterrupted")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CYCLEGAN_EDU_CACHE", str(toy_cache))
+        train(presets.preset("smoke"), out, progress=False)
+    return out
+
+
 @pytest.mark.parametrize("kill_at", [1, 4, 9])
-def test_a_run_killed_mid_epoch_resumes_bit_identically(toy_env, tmp_path, kill_at):
+def test_a_run_killed_mid_epoch_resumes_bit_identically(toy_env, tmp_path, uninterrupted_run, kill_at):
     """SIGKILL at step `kill_at` (smoke: 2 epochs of 6 steps, a checkpoint every 2 steps)."""
-    reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
-    train(presets.preset("smoke"), reference, progress=False)
+    reference, interrupted = uninterrupted_run, tmp_path / "interrupted"
     child = subprocess.run([sys.executable, "-c", KILLED_RUN, str(interrupted), str(kill_at)],
                            env=os.environ.copy(), capture_output=True, text=True)
     assert child.returncode == -9, child.stderr
