@@ -21,6 +21,7 @@ def test_lr_factor_follows_the_official_rule(epoch, factor):
     assert lr_factor(epoch, 100, 100) == pytest.approx(factor)
 
 
+@pytest.mark.filterwarnings("ignore:Detected call of:UserWarning")  # no optimizer steps: only the rule is tested
 def test_schedulers_apply_the_rule_epoch_by_epoch():
     model = CycleGAN(generator_blocks=0, generator_width=1, discriminator="pixel", discriminator_width=1)
     schedulers = make_schedulers(model, presets.paper())
