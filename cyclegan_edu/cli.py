@@ -5,6 +5,7 @@
     cyclegan-edu resume runs/h2z
     cyclegan-edu translate --checkpoint runs/h2z/checkpoints/latest.pt --input photo.jpg --output out/
     cyclegan-edu download horse2zebra --root datasets
+    cyclegan-edu student-copies notebooks/ student_notebooks/
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--root", default=None, help="destination folder (default: datasets/ or pretrained/)")
     download.add_argument("--mirror", action="append", default=None, metavar="BASE_URL", help="base URL to try instead of the built-in list; repeatable")
     download.add_argument("--pretrained", action="store_true", help="download an official pretrained generator")
+    copies = commands.add_parser("student-copies", help="write the notebooks with exercise solutions cleared (nbgrader)")
+    copies.add_argument("source", help="folder of the notebooks with solutions, e.g. notebooks/")
+    copies.add_argument("destination", help="new folder for the student copies")
     return parser
 
 
@@ -147,10 +151,18 @@ def user_errors() -> tuple[type[Exception], ...]:
     from cyclegan_edu.datasets import DownloadError
     from cyclegan_edu.official import CheckpointMismatch
     from cyclegan_edu.training import RunFolderError, TrainingDiverged
-    return DataError, DownloadError, CheckpointMismatch, RunFolderError, TrainingDiverged, FileNotFoundError
+    return (DataError, DownloadError, CheckpointMismatch, RunFolderError, TrainingDiverged, FileNotFoundError,
+            FileExistsError)
 
 
-COMMANDS = {"train": run_train, "resume": run_resume, "translate": run_translate, "download": run_download}
+def run_student_copies(args: argparse.Namespace) -> None:
+    from cyclegan_edu.student_copies import write_student_copies
+    for path in write_student_copies(args.source, args.destination):
+        print(path)
+
+
+COMMANDS = {"train": run_train, "resume": run_resume, "translate": run_translate, "download": run_download,
+            "student-copies": run_student_copies}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,41 @@
+"""Student copies of the notebooks: solutions cleared with nbgrader's own `ClearSolutions`.
+
+In the committed notebooks each exercise's answer sits between `### BEGIN SOLUTION` and
+`### END SOLUTION`, so CI runs and checks it. nbgrader replaces every such region with
+`# YOUR CODE HERE` / `raise NotImplementedError()`:
+
+    cyclegan-edu student-copies notebooks/ student_notebooks/
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbgrader.preprocessors import ClearSolutions
+
+
+def student_copy(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook with solution regions cleared and outputs removed."""
+    cleared, _ = ClearSolutions(enforce_metadata=False).preprocess(notebook, {})
+    for cell in cleared.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return cleared
+
+
+def write_student_copies(source: Path | str, destination: Path | str) -> list[Path]:
+    """Write a student copy of every notebook in `source` into `destination`; returns the paths."""
+    source, destination = Path(source), Path(destination)
+    notebooks = sorted(source.glob("*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"No notebooks in {source}.")
+    if destination.resolve() == source.resolve():
+        raise FileExistsError("Write the student copies to another folder, not over the notebooks with solutions.")
+    destination.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in notebooks:
+        copy = student_copy(nbformat.read(path, as_version=4))
+        nbformat.write(copy, destination / path.name)
+        written.append(destination / path.name)
+    return written

@@ -1,0 +1,108 @@
+"""Notebook conventions (DESIGN section 5) and the student copies made with nbgrader."""
+
+import ast
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from cyclegan_edu.student_copies import student_copy, write_student_copies
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+COLAB_BADGE = "https://colab.research.google.com/github/cyclegan-edu/cyclegan_edu/blob/main/notebooks/{name}"
+
+
+def code_cells(notebook):
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def notebook(request):
+    return request.param, nbformat.read(request.param, as_version=4)
+
+
+def test_notebooks_are_numbered_from_00_to_08():
+    numbers = [int(p.name[:2]) for p in NOTEBOOKS]
+    assert numbers == sorted(numbers) and all(re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", p.name) for p in NOTEBOOKS)
+
+
+def test_committed_without_outputs(notebook):
+    path, nb = notebook
+    for cell in code_cells(nb):
+        assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: clear outputs before committing"
+
+
+def test_first_code_cell_installs_on_colab_only(notebook):
+    path, nb = notebook
+    first = code_cells(nb)[0].source
+    assert '"google.colab" in sys.modules' in first and "pip install" in first, path.name
+
+
+def test_has_a_colab_badge_for_itself(notebook):
+    path, nb = notebook
+    text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+    assert COLAB_BADGE.format(name=path.name) in text
+
+
+def test_parameters_cell_holds_commented_literals(notebook):
+    path, nb = notebook
+    tagged = [c for c in code_cells(nb) if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: exactly one cell tagged 'parameters'"
+    lines = [line for line in tagged[0].source.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    for line in lines:
+        statement = ast.parse(line).body[0]
+        assert isinstance(statement, ast.Assign), f"{path.name}: {line!r} is not an assignment"
+        ast.literal_eval(statement.value)  # literals only: papermill injects values, it does not recompute
+        assert "#" in line, f"{path.name}: {line!r} needs a trailing comment (papermill --help-notebook shows it)"
+
+
+def test_imports_the_package_and_hides_no_exception(notebook):
+    path, nb = notebook
+    source = "\n".join(cell.source for cell in code_cells(nb))
+    assert "cyclegan_edu" in source
+    assert not re.search(r"except\s*(Exception)?\s*:", source), f"{path.name}: no cell may swallow exceptions"
+
+
+EXERCISE_NOTEBOOKS = [p for p in NOTEBOOKS if not p.name.startswith(("00", "08"))]  # 00 and 08 have none
+
+
+@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=[p.name for p in EXERCISE_NOTEBOOKS])
+def test_each_exercise_has_a_solution_region_and_a_checker(path):
+    source = "\n".join(cell.source for cell in code_cells(nbformat.read(path, as_version=4)))
+    assert source.count("### BEGIN SOLUTION") == source.count("### END SOLUTION") >= 1
+    assert "exercises.check_" in source or "from cyclegan_edu.exercises import" in source
+
+
+def run_until_error(nb, cwd):
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        return error
+    return None
+
+
+@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=[p.name for p in EXERCISE_NOTEBOOKS])
+def test_student_copy_stops_at_its_first_exercise(path, tmp_path):
+    original = nbformat.read(path, as_version=4)
+    copy = student_copy(nbformat.read(path, as_version=4))
+    assert "### BEGIN SOLUTION" not in "".join(c.source for c in copy.cells)
+    error = run_until_error(copy, tmp_path)
+    assert error is not None and error.ename == "NotImplementedError", f"{path.name}: {error}"
+    first_stub = next(i for i, c in enumerate(copy.cells) if "raise NotImplementedError()" in c.source)
+    executed = [c for c in copy.cells[:first_stub] if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in executed), "every cell before the first exercise ran"
+    assert len(copy.cells) == len(original.cells)
+
+
+def test_student_copies_command_writes_every_notebook(tmp_path):
+    if not NOTEBOOKS:
+        pytest.skip("no notebooks yet")
+    written = write_student_copies(NOTEBOOK_DIR, tmp_path / "students")
+    assert [p.name for p in written] == [p.name for p in NOTEBOOKS]
+    with pytest.raises(FileExistsError):
+        write_student_copies(NOTEBOOK_DIR, NOTEBOOK_DIR)
