@@ -5,6 +5,7 @@
     cyclegan-edu resume runs/h2z
     cyclegan-edu translate --checkpoint runs/h2z/checkpoints/latest.pt --input photo.jpg --output out/
     cyclegan-edu download horse2zebra --root datasets
+    cyclegan-edu evaluate runs/quick [--fid]
     cyclegan-edu student-copies notebooks/ student_notebooks/
 """
 
@@ -62,10 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
 
     download = commands.add_parser("download", help="download one of the paper's datasets or pretrained generators")
-    download.add_argument("name", help="dataset name (e.g. horse2zebra) or, with --pretrained, a generator name")
+    download.add_argument("name", help="dataset name (e.g. horse2zebra), a generator name with --pretrained, "
+                                       "or inception-weights (for FID/KID)")
     download.add_argument("--root", default=None, help="destination folder (default: datasets/ or pretrained/)")
     download.add_argument("--mirror", action="append", default=None, metavar="BASE_URL", help="base URL to try instead of the built-in list; repeatable")
     download.add_argument("--pretrained", action="store_true", help="download an official pretrained generator")
+    evaluate = commands.add_parser("evaluate", help="score a run or a generator: ground truth, diversity, FID/KID")
+    evaluate.add_argument("target", help="a run folder, its checkpoints/latest.pt, or an official generator .pth (AtoB only)")
+    evaluate.add_argument("--data", default=None, help="dataset folder (default: the run's own data)")
+    evaluate.add_argument("--size", type=int, default=None, help="test image size (default: the run's crop size, 256 for official files)")
+    evaluate.add_argument("--fid", action="store_true", help="also FID and KID, with the standard Inception weights (downloaded once)")
+    evaluate.add_argument("--json", default=None, help="where to write the results (default: evaluation.json beside the checkpoint)")
+    evaluate.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+
     copies = commands.add_parser("student-copies", help="write the notebooks with exercise solutions cleared (nbgrader)")
     copies.add_argument("source", help="folder of the notebooks with solutions, e.g. notebooks/")
     copies.add_argument("destination", help="new folder for the student copies")
@@ -138,7 +148,9 @@ def run_translate(args: argparse.Namespace) -> None:
 
 def run_download(args: argparse.Namespace) -> None:
     from cyclegan_edu import datasets
-    if args.pretrained:
+    if args.name == "inception-weights":
+        path = datasets.download_inception_weights(args.root or weights_dir(), args.mirror)
+    elif args.pretrained:
         path = datasets.download_pretrained(args.name, args.root or "pretrained", args.mirror)
     else:
         path = datasets.download_dataset(args.name, args.root or "datasets", args.mirror)
@@ -149,10 +161,46 @@ def user_errors() -> tuple[type[Exception], ...]:
     """Errors whose message tells the user what to do: shown as one line, without a traceback."""
     from cyclegan_edu.data import DataError
     from cyclegan_edu.datasets import DownloadError
+    from cyclegan_edu.evaluation import FeatureWeightsUnavailable
     from cyclegan_edu.official import CheckpointMismatch
     from cyclegan_edu.training import RunFolderError, TrainingDiverged
     return (DataError, DownloadError, CheckpointMismatch, RunFolderError, TrainingDiverged, FileNotFoundError,
-            FileExistsError)
+            FileExistsError, FeatureWeightsUnavailable)
+
+
+def weights_dir() -> Path:
+    from cyclegan_edu.toy_dataset import default_cache_dir
+    return default_cache_dir() / "weights"
+
+
+def run_evaluate(args: argparse.Namespace) -> None:
+    import json
+
+    import torch
+
+    from cyclegan_edu.evaluation import evaluate_generators, format_table, standard_feature_extractor
+    from cyclegan_edu.official import is_training_checkpoint, load_official_generator
+    from cyclegan_edu.training import dataset_root, select_device
+
+    target = Path(args.target)
+    checkpoint = target / "checkpoints" / "latest.pt" if target.is_dir() else target
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"No checkpoint at {checkpoint}: give a run folder or a .pt/.pth file.")
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    config = Config.from_dict(state["config"]) if is_training_checkpoint(state) else None
+    directions = ("AtoB", "BtoA") if config else ("AtoB",)
+    if args.data is None and config is None:
+        raise FileNotFoundError("An official generator file needs --data DIR with testA/ and testB/.")
+    root = Path(args.data) if args.data else dataset_root(config)
+    size = args.size or (config.crop_size if config else 256)
+    device = select_device(args.device)
+    translators = {d: load_official_generator(checkpoint, device=device, direction=d) for d in directions}
+    features = standard_feature_extractor(weights_dir()) if args.fid else None
+    results = evaluate_generators(translators, root, size, features=features, device=device)
+    print(format_table(results))
+    output = Path(args.json) if args.json else checkpoint.parent / "evaluation.json"
+    output.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {output}")
 
 
 def run_student_copies(args: argparse.Namespace) -> None:
@@ -162,7 +210,7 @@ def run_student_copies(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {"train": run_train, "resume": run_resume, "translate": run_translate, "download": run_download,
-            "student-copies": run_student_copies}
+            "evaluate": run_evaluate, "student-copies": run_student_copies}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -556,3 +556,23 @@ def download_pretrained(
     if dest.exists():
         return dest
     return download_file(_urls(mirrors or PRETRAINED_MIRRORS, dest.name), dest, progress=progress)
+
+
+# ----------------------------------------------------------------------------
+# FID / KID feature extractor weights
+# ----------------------------------------------------------------------------
+
+# torch-fidelity's conversion of the TensorFlow Inception-v3 that FID and KID were defined with
+# (Heusel et al. 2017; Binkowski et al. 2018): the weights every published FID uses.
+INCEPTION_WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
+INCEPTION_MIRRORS = ("https://github.com/toshas/torch-fidelity/releases/download/v0.2.0",)
+
+
+def download_inception_weights(
+    root: Path | str, mirrors: Sequence[str] | None = None, *, progress: bool = True
+) -> Path:
+    """Download the standard FID Inception-v3 weights to ``root``; return at once if present."""
+    dest = Path(root) / INCEPTION_WEIGHTS_FILE
+    if dest.exists():
+        return dest
+    return download_file(_urls(mirrors or INCEPTION_MIRRORS, dest.name), dest, progress=progress)

@@ -1,9 +1,16 @@
-"""Measuring translations against ground truth (paper Section 5.1.2, the paired-set metrics).
+"""Measuring translations (paper Section 5.1.2 and 5.1.4).
 
-Where a test image has a known true counterpart (the paper's Cityscapes labels and maps; the
-embedded toy dataset's `testA_truth/` and `testB_truth/`), a translation can be scored directly.
-Every score is reported beside the "do nothing" baseline, the input itself compared with the truth:
-a translator is only useful if it beats that.
+Paired metrics: where a test image has a known true counterpart (the paper's Cityscapes labels and
+maps; the embedded toy dataset's `testA_truth/` and `testB_truth/`), a translation is scored against
+it with L1, PSNR and SSIM (torchmetrics). Every score is reported beside the "do nothing" baseline,
+the input itself compared with the truth: a translator is only useful if it beats that.
+
+Collapse: the paper's failed variants (GAN alone, GAN + one cycle) map many inputs to nearly the
+same output. `diversity` compares the spread of the translations with the spread of the inputs.
+
+Distribution metrics: FID and KID between translations and real target-domain images, with the
+standard Inception-v3 weights only (torchmetrics over torch-fidelity), so the numbers are
+comparable with the literature; without those weights no FID is reported at all.
 """
 
 from __future__ import annotations
@@ -12,12 +19,18 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from torchmetrics.functional.image import peak_signal_noise_ratio
+from torch import nn
+from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 from torchmetrics.functional.regression import mean_absolute_error
 
 from cyclegan_edu.data import find_images, load_rgb, test_transform
 
 Translator = Callable[[torch.Tensor], torch.Tensor]
+STANDARD_FEATURES = "inception-v3-compat (torch-fidelity, 2048-d pool features)"
+
+
+class FeatureWeightsUnavailable(RuntimeError):
+    """The standard Inception weights for FID/KID are neither on disk nor downloadable."""
 
 
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:
@@ -26,11 +39,40 @@ def to_unit_range(images: torch.Tensor) -> torch.Tensor:
 
 
 def paired_scores(outputs: torch.Tensor, truths: torch.Tensor) -> dict[str, float]:
-    """PSNR (dB, per image then averaged) and L1 (mean absolute error) in [0, 1] pixel units."""
-    outputs, truths = to_unit_range(outputs), to_unit_range(truths)
+    """PSNR (dB) and SSIM per image then averaged, and L1 (mean absolute error), in [0, 1] pixel units.
+
+    Both arguments are (N, 3, H, W) batches in the model's [-1, 1] range.
+    """
+    outputs, truths = to_unit_range(outputs.float()), to_unit_range(truths.float())
     return {"psnr": peak_signal_noise_ratio(outputs, truths, data_range=1.0, reduction="elementwise_mean",
                                             dim=(1, 2, 3)).item(),
-            "l1": mean_absolute_error(outputs, truths).item()}
+            "l1": mean_absolute_error(outputs, truths).item(),
+            "ssim": structural_similarity_index_measure(outputs, truths, data_range=1.0).item()}
+
+
+def with_baseline(outputs: torch.Tensor, inputs: torch.Tensor, truths: torch.Tensor) -> dict[str, float]:
+    """Scores of the translations, and as `NAME_identity` the scores of doing nothing."""
+    baseline = {f"{name}_identity": value for name, value in paired_scores(inputs, truths).items()}
+    return {**paired_scores(outputs, truths), **baseline}
+
+
+def mean_pairwise_distance(images: torch.Tensor) -> float:
+    """Mean L1 distance per pixel between every two images of a batch (N >= 2)."""
+    flat = images.float().flatten(1)
+    distances = torch.cdist(flat, flat, p=1) / flat.shape[1]
+    n = len(flat)
+    return float(distances.sum() / (n * (n - 1)))
+
+
+def diversity(outputs: torch.Tensor, inputs: torch.Tensor) -> float:
+    """Spread of the translations relative to the spread of their inputs.
+
+    About 1 for a translator that keeps inputs apart (the identity scores exactly 1), near 0 for a
+    collapsed one that maps every input to the same output.
+    """
+    if len(inputs) < 2:
+        raise ValueError("diversity needs at least two images.")
+    return mean_pairwise_distance(outputs) / mean_pairwise_distance(inputs)
 
 
 def load_truth_pairs(root: Path, domain: str, size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -44,22 +86,112 @@ def load_truth_pairs(root: Path, domain: str, size: int) -> tuple[torch.Tensor, 
     return inputs, truths
 
 
+def load_test_images(root: Path, domain: str, size: int) -> torch.Tensor:
+    """Every test image of `domain` ("A" or "B"), (N, 3, size, size) in [-1, 1]."""
+    return torch.stack([test_transform(load_rgb(p), size) for p in find_images(root / f"test{domain}")])
+
+
 def has_ground_truth(root: Path | str) -> bool:
     return (Path(root) / "testA_truth").is_dir() and (Path(root) / "testB_truth").is_dir()
 
 
 @torch.no_grad()
+def translate_all(translate: Translator, images: torch.Tensor, batch_size: int = 16,
+                  device: torch.device | str = "cpu") -> torch.Tensor:
+    return torch.cat([translate(batch.to(device)).float().cpu() for batch in images.split(batch_size)])
+
+
 def ground_truth_metrics(translators: dict[str, Translator], root: Path | str, size: int,
                          batch_size: int = 16, device: torch.device | str = "cpu") -> dict[str, dict[str, float]]:
-    """Scores per direction, e.g. {"AtoB": {"psnr", "psnr_identity", "l1", "l1_identity"}, "BtoA": ...}.
+    """Scores per direction, e.g. {"AtoB": {"psnr", "psnr_identity", "l1", "l1_identity", ...}, "BtoA": ...}.
 
     `translators` maps "AtoB" and/or "BtoA" to a function of a (N, 3, H, W) batch in [-1, 1].
-    The `_identity` scores compare the untouched input with the truth (the do-nothing baseline).
+    The `_identity` scores compare the untouched input with the truth (the do-nothing baseline);
+    `diversity` flags collapse.
     """
     results = {}
     for direction, translate in translators.items():
         inputs, truths = load_truth_pairs(Path(root), direction[0], size)
-        outputs = torch.cat([translate(batch.to(device)).float().cpu() for batch in inputs.split(batch_size)])
-        model_scores, baseline_scores = paired_scores(outputs, truths), paired_scores(inputs, truths)
-        results[direction] = {**model_scores, **{f"{name}_identity": value for name, value in baseline_scores.items()}}
+        outputs = translate_all(translate, inputs, batch_size, device)
+        results[direction] = {**with_baseline(outputs, inputs, truths), "diversity": diversity(outputs, inputs)}
     return results
+
+
+def standard_feature_extractor(weights_dir: Path | str, download: bool = True) -> nn.Module:
+    """The Inception-v3 FID features of the literature, from `weights_dir` or downloaded there.
+
+    Raises FeatureWeightsUnavailable, saying what to do, when the weights cannot be had.
+    """
+    from torchmetrics.image.fid import NoTrainInceptionV3
+
+    from cyclegan_edu.datasets import INCEPTION_WEIGHTS_FILE, DownloadError, download_inception_weights
+
+    path = Path(weights_dir) / INCEPTION_WEIGHTS_FILE
+    if not path.exists():
+        if not download:
+            raise FeatureWeightsUnavailable(f"FID/KID need the standard Inception-v3 weights at {path}.")
+        try:
+            download_inception_weights(weights_dir)
+        except DownloadError as error:
+            raise FeatureWeightsUnavailable(
+                f"FID/KID need the standard Inception-v3 weights, which are not at {path} and could not be "
+                f"downloaded ({str(error).splitlines()[0]}). Run `cyclegan-edu download inception-weights` on a "
+                f"machine with internet, or copy {INCEPTION_WEIGHTS_FILE} into {weights_dir}. No FID is reported "
+                "without them: a number from other features would not be comparable with published FIDs."
+            ) from error
+    return NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"], feature_extractor_weights_path=str(path))
+
+
+@torch.no_grad()
+def fid_kid(fakes: torch.Tensor, reals: torch.Tensor, features: nn.Module, feature_name: str = STANDARD_FEATURES,
+            kid_subset_size: int = 1000) -> dict[str, float | str]:
+    """FID and KID (mean and std over subsets) between two sets of [-1, 1] images.
+
+    `features` maps uint8 images (N, 3, H, W) to (N, D) features: `standard_feature_extractor()`
+    for numbers comparable with the literature; anything else is recorded by `feature_name`.
+    """
+    from torchmetrics.image.fid import FrechetInceptionDistance
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    def as_uint8(images: torch.Tensor) -> torch.Tensor:
+        return (to_unit_range(images) * 255).round().to(torch.uint8)
+
+    subset = min(kid_subset_size, len(fakes), len(reals))
+    fid = FrechetInceptionDistance(feature=features, reset_real_features=True)
+    kid = KernelInceptionDistance(feature=features, subset_size=subset)
+    for metric in (fid, kid):
+        metric.update(as_uint8(reals), real=True)
+        metric.update(as_uint8(fakes), real=False)
+    kid_mean, kid_std = kid.compute()
+    return {"fid": fid.compute().item(), "kid": kid_mean.item(), "kid_std": kid_std.item(), "features": feature_name}
+
+
+def evaluate_generators(translators: dict[str, Translator], root: Path | str, size: int,
+                        features: nn.Module | None = None, feature_name: str = STANDARD_FEATURES,
+                        device: torch.device | str = "cpu") -> dict[str, dict[str, float | str]]:
+    """Everything that fits the data, per direction: paired metrics where there is ground truth,
+    diversity always, FID/KID against the real target-domain test images when `features` is given."""
+    root = Path(root)
+    results = ground_truth_metrics(translators, root, size, device=device) if has_ground_truth(root) else {}
+    for direction, translate in translators.items():
+        source, target = direction[0], direction[-1]
+        inputs = load_test_images(root, source, size)
+        outputs = translate_all(translate, inputs, device=device)
+        scores = results.setdefault(direction, {})
+        scores["diversity"] = diversity(outputs, inputs)
+        if features is not None:
+            scores.update(fid_kid(outputs, load_test_images(root, target, size), features, feature_name))
+    return results
+
+
+def format_table(results: dict[str, dict[str, float | str]]) -> str:
+    """A plain-text table: one row per metric, translation beside the do-nothing baseline."""
+    lines = [f"{'direction':<10}{'metric':<12}{'model':>12}{'do nothing':>12}"]
+    for direction, scores in results.items():
+        for name, value in scores.items():
+            if name.endswith("_identity") or isinstance(value, str):
+                continue
+            baseline = scores.get(f"{name}_identity")
+            baseline_text = f"{baseline:>12.4f}" if isinstance(baseline, float) else f"{'':>12}"
+            lines.append(f"{direction:<10}{name:<12}{value:>12.4f}{baseline_text}")
+    return "\n".join(lines)

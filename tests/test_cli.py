@@ -68,6 +68,10 @@ def test_train_smoke_then_resume_and_translate(toy_env, tmp_path, capsys):
     assert main(["translate", "--checkpoint", str(out / "checkpoints" / "latest.pt"), "--input", str(test_images),
                  "--output", str(tmp_path / "translated"), "--direction", "BtoA"]) == 0
     assert len(list((tmp_path / "translated").glob("*.png"))) == len(list(test_images.glob("*.png")))
+    assert main(["evaluate", str(out)]) == 0
+    evaluation = json.loads((out / "checkpoints" / "evaluation.json").read_text())
+    assert evaluation["AtoB"]["psnr"] == pytest.approx(metrics["AtoB"]["psnr"], rel=1e-5)
+    assert "diversity" in evaluation["BtoA"] and "do nothing" in capsys.readouterr().out
 
 
 def test_smoke_env_makes_smoke_the_default_preset(monkeypatch):
