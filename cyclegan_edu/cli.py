@@ -76,15 +76,25 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", default=None, help="where to write the results (default: evaluation.json beside the checkpoint)")
     evaluate.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
 
+    ablate = commands.add_parser("ablate", help="the paper's ablation study (Table 4 and more), several seeds")
+    ablate.add_argument("--preset", choices=list(PRESETS), default="smoke" if smoke_requested() else "quick",
+                        help="base settings (default: quick, with a shorter budget per run; smoke when CYCLEGAN_EDU_SMOKE=1)")
+    ablate.add_argument("--out", required=True, help="study folder: runs/, ablation.csv, ablation.md, ablation.png")
+    ablate.add_argument("--seeds", type=int, default=3, help="seeds per variant (default: 3)")
+    ablate.add_argument("--variants", default=None, help="comma-separated subset of the variants (default: all)")
+    ablate.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_config_options(ablate)
+
     copies = commands.add_parser("student-copies", help="write the notebooks with exercise solutions cleared (nbgrader)")
     copies.add_argument("source", help="folder of the notebooks with solutions, e.g. notebooks/")
     copies.add_argument("destination", help="new folder for the student copies")
     return parser
 
 
-def config_from_args(args: argparse.Namespace) -> Config:
+def config_from_args(args: argparse.Namespace, defaults: dict | None = None) -> Config:
+    """The preset, then `defaults` (e.g. an ablation budget), then the options given on the line."""
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if getattr(args, f.name) is not None}
-    return preset(args.preset, **overrides)
+    return preset(args.preset, **{**(defaults or {}), **overrides})
 
 
 def run_train(args: argparse.Namespace) -> None:
@@ -203,6 +213,17 @@ def run_evaluate(args: argparse.Namespace) -> None:
     print(f"wrote {output}")
 
 
+def run_ablate(args: argparse.Namespace) -> None:
+    from cyclegan_edu.ablation import BUDGETS, run_ablation, summarize
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds {args.seeds} must be at least 1.")
+    config = config_from_args(args, BUDGETS.get(args.preset))
+    variants = args.variants.split(",") if args.variants else None
+    rows = run_ablation(config, Path(args.out), args.seeds, variants, progress=not args.quiet)
+    print(summarize(rows))
+    print(f"wrote {Path(args.out) / 'ablation.csv'}, ablation.md and ablation.png")
+
+
 def run_student_copies(args: argparse.Namespace) -> None:
     from cyclegan_edu.student_copies import write_student_copies
     for path in write_student_copies(args.source, args.destination):
@@ -210,7 +231,7 @@ def run_student_copies(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {"train": run_train, "resume": run_resume, "translate": run_translate, "download": run_download,
-            "evaluate": run_evaluate, "student-copies": run_student_copies}
+            "evaluate": run_evaluate, "ablate": run_ablate, "student-copies": run_student_copies}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
