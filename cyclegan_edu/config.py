@@ -17,6 +17,7 @@ from typing import Any
 from cyclegan_edu.patchgan import DISCRIMINATOR_KINDS
 
 GAN_LOSSES = ("lsgan", "vanilla")
+PRECISIONS = ("fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -61,6 +62,13 @@ class Config:
     num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes"})
     checkpoint_every: int = field(default=500, metadata={"help": "steps between checkpoints inside an epoch; 0: end of epoch only"})
     sample_images: int = field(default=4, metadata={"help": "test images per direction in the sample grids"})
+    # Speed (beyond the paper; all off by default, see fast.py)
+    batched_passes: bool = field(default=False, metadata={"help": "one generator call for translation, identity and reconstruction passes"})
+    channels_last: bool = field(default=False, metadata={"help": "NHWC memory layout"})
+    precision: str = field(default="fp32", metadata={"help": f"one of {', '.join(PRECISIONS)}: autocast dtype (fp16 adds a GradScaler)"})
+    fused_adam: bool = field(default=False, metadata={"help": "fused Adam kernels"})
+    compile: bool = field(default=False, metadata={"help": "torch.compile the networks (CUDA graphs on GPU)"})
+    data_on_device: bool = field(default=False, metadata={"help": "keep decoded images on the device; crop and flip there"})
 
     def validate(self) -> "Config":
         """Raise ConfigError on the first impossible value; return self."""
@@ -71,6 +79,7 @@ class Config:
         require(self.gan_loss in GAN_LOSSES, f"gan_loss={self.gan_loss!r}: choose {' or '.join(GAN_LOSSES)}.")
         require(self.discriminator in DISCRIMINATOR_KINDS,
                 f"discriminator={self.discriminator!r}: choose one of {', '.join(DISCRIMINATOR_KINDS)}.")
+        require(self.precision in PRECISIONS, f"precision={self.precision!r}: choose one of {', '.join(PRECISIONS)}.")
         require(self.device in DEVICES, f"device={self.device!r}: choose one of {', '.join(DEVICES)}.")
         require(self.crop_size >= 32 and self.crop_size % 4 == 0,
                 f"crop_size={self.crop_size} must be a multiple of 4 and at least 32 (e.g. 64, 128, 256): "
@@ -89,6 +98,11 @@ class Config:
         require(self.adversarial or self.forward_cycle or self.backward_cycle or self.identity_weight > 0,
                 "every loss term is switched off: keep at least one of adversarial, forward_cycle, backward_cycle.")
         return self
+
+    @property
+    def uses_fast_path(self) -> bool:
+        """True when any switch of the fast training step is on."""
+        return self.batched_passes or self.channels_last or self.precision != "fp32" or self.fused_adam or self.compile
 
     @property
     def total_epochs(self) -> int:

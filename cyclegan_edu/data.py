@@ -16,6 +16,7 @@ the middle of an epoch sees exactly the images it would have seen.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -130,15 +131,45 @@ def test_transform(image: Image.Image, size: int) -> torch.Tensor:
     return to_model_range(TF.resize(image, [size, size], InterpolationMode.BICUBIC))
 
 
-def train_transform(image: Image.Image, load_size: int, crop_size: int, flip: bool,
-                    rng: np.random.Generator) -> torch.Tensor:
-    """Paper preprocessing: resize to load_size (bicubic), random crop, random flip, to [-1, 1]."""
-    image = TF.resize(image, [load_size, load_size], InterpolationMode.BICUBIC)
+@dataclass(frozen=True)
+class Crop:
+    """Where a training image is cropped and whether it is flipped."""
+
+    top: int
+    left: int
+    flip: bool
+
+
+def draw_crop(rng: np.random.Generator, load_size: int, crop_size: int, flip: bool) -> Crop:
+    """A random crop position in the load_size square and a coin flip (paper: random crop, flip)."""
     top, left = rng.integers(0, load_size - crop_size + 1, size=2)
-    image = TF.crop(image, int(top), int(left), crop_size, crop_size)
-    if flip and rng.random() < 0.5:
-        image = TF.hflip(image)
-    return to_model_range(image)
+    return Crop(int(top), int(left), bool(flip and rng.random() < 0.5))
+
+
+def resized(image: Image.Image, load_size: int) -> Image.Image:
+    """Resize to load_size x load_size, bicubic, as the official `resize_and_crop`."""
+    return TF.resize(image, [load_size, load_size], InterpolationMode.BICUBIC)
+
+
+def crop_and_flip(image: Image.Image | torch.Tensor, crop: Crop, crop_size: int) -> Image.Image | torch.Tensor:
+    """Apply a Crop to a PIL image or a (..., H, W) tensor alike."""
+    image = TF.crop(image, crop.top, crop.left, crop_size, crop_size)
+    return TF.hflip(image) if crop.flip else image
+
+
+def train_transform(image: Image.Image, load_size: int, crop_size: int, crop: Crop) -> torch.Tensor:
+    """Paper preprocessing: resize to load_size (bicubic), crop, maybe flip, to [-1, 1]."""
+    return to_model_range(crop_and_flip(resized(image, load_size), crop, crop_size))
+
+
+@dataclass(frozen=True)
+class ItemPlan:
+    """Which images make training item `index` of an epoch, and how each is cropped."""
+
+    a: int
+    b: int
+    crop_a: Crop
+    crop_b: Crop
 
 
 class UnalignedDataset(Dataset):
@@ -177,18 +208,52 @@ class UnalignedDataset(Dataset):
         self.epoch = epoch
         self.order = np.random.default_rng((self.seed, epoch)).permutation(len(self))  # shuffled A walk
 
+    def plan(self, index: int) -> ItemPlan:
+        """The images and crops of training item `index` in the current epoch, from its own RNG."""
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        b = int(rng.integers(len(self.paths_b)))  # random partner: no lockstep pairs
+        crop_a = draw_crop(rng, self.load_size, self.crop_size, self.flip)
+        crop_b = draw_crop(rng, self.load_size, self.crop_size, self.flip)
+        return ItemPlan(int(self.order[index] % len(self.paths_a)), b, crop_a, crop_b)
+
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | str]:
         if self.phase == "test":
             path_a, path_b = self.paths_a[index % len(self.paths_a)], self.paths_b[index % len(self.paths_b)]
             return {"A": test_transform(load_rgb(path_a), self.crop_size),
                     "B": test_transform(load_rgb(path_b), self.crop_size),
                     "A_path": str(path_a), "B_path": str(path_b)}
-        rng = np.random.default_rng((self.seed, self.epoch, index))
-        path_a = self.paths_a[self.order[index] % len(self.paths_a)]
-        path_b = self.paths_b[rng.integers(len(self.paths_b))]  # random partner: no lockstep pairs
-        return {"A": train_transform(load_rgb(path_a), self.load_size, self.crop_size, self.flip, rng),
-                "B": train_transform(load_rgb(path_b), self.load_size, self.crop_size, self.flip, rng),
+        plan = self.plan(index)
+        path_a, path_b = self.paths_a[plan.a], self.paths_b[plan.b]
+        return {"A": train_transform(load_rgb(path_a), self.load_size, self.crop_size, plan.crop_a),
+                "B": train_transform(load_rgb(path_b), self.load_size, self.crop_size, plan.crop_b),
                 "A_path": str(path_a), "B_path": str(path_b)}
+
+
+class DecodedImages:
+    """The training images decoded and resized once, kept on `device`; crops and flips happen there.
+
+    `batch(indices)` returns exactly what a DataLoader over `dataset` returns for those indices
+    (the same plans, the same arithmetic), without decoding files on every step.
+    """
+
+    def __init__(self, dataset: UnalignedDataset, device: torch.device | str) -> None:
+        self.dataset = dataset
+
+        def decode(paths: list[Path]) -> torch.Tensor:  # (N, 3, load, load) uint8
+            return torch.stack([TF.pil_to_tensor(resized(load_rgb(p), dataset.load_size)) for p in paths]).to(device)
+
+        self.images_a, self.images_b = decode(dataset.paths_a), decode(dataset.paths_b)
+
+    def batch(self, indices: list[int]) -> dict[str, torch.Tensor]:
+        plans = [self.dataset.plan(i) for i in indices]
+        size = self.dataset.crop_size
+
+        def stack(images: torch.Tensor, picks: list[tuple[int, Crop]]) -> torch.Tensor:
+            crops = torch.stack([crop_and_flip(images[i], crop, size) for i, crop in picks])
+            return TF.normalize(crops.float().div(255), [0.5] * 3, [0.5] * 3)  # as to_tensor + normalize
+
+        return {"A": stack(self.images_a, [(p.a, p.crop_a) for p in plans]),
+                "B": stack(self.images_b, [(p.b, p.crop_b) for p in plans])}
 
 
 def batches_from(start: int, length: int, batch_size: int) -> Iterable[list[int]]:

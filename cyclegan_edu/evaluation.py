@@ -98,7 +98,7 @@ def has_ground_truth(root: Path | str) -> bool:
 @torch.no_grad()
 def translate_all(translate: Translator, images: torch.Tensor, batch_size: int = 16,
                   device: torch.device | str = "cpu") -> torch.Tensor:
-    return torch.cat([translate(batch.to(device)).float().cpu() for batch in images.split(batch_size)])
+    return torch.cat([translate(batch.to(device)).float().cpu().contiguous() for batch in images.split(batch_size)])
 
 
 def ground_truth_metrics(translators: dict[str, Translator], root: Path | str, size: int,

@@ -90,5 +90,5 @@ def export_official_generator(generator: ResnetGenerator, path: Path | str) -> P
     """Save a generator's state dict so the authors' `test.py` (or `load_official_generator`) reads it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.detach().cpu() for k, v in generator.state_dict().items()}, path)
+    torch.save({k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}, path)
     return path

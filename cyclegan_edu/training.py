@@ -26,7 +26,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import torch
 from torch.utils.data import DataLoader
@@ -36,8 +36,9 @@ from tqdm.auto import tqdm
 from cyclegan_edu import __version__
 from cyclegan_edu.config import Config
 from cyclegan_edu.cyclegan import LOSS_NAMES, CycleGAN
-from cyclegan_edu.data import UnalignedDataset, batches_from
+from cyclegan_edu.data import DecodedImages, UnalignedDataset, batches_from
 from cyclegan_edu.evaluation import ground_truth_metrics, has_ground_truth, to_unit_range
+from cyclegan_edu.fast import FastCycleGAN
 from cyclegan_edu.official import export_official_generator
 from cyclegan_edu.toy_dataset import toy_dataset_root
 
@@ -121,7 +122,11 @@ class Trainer:
         self.dataset = UnalignedDataset(self.root, "train", config.load_size, config.crop_size, config.flip, config.seed)
         self.test_dataset = UnalignedDataset(self.root, "test", config.crop_size, config.crop_size, False, config.seed)
         torch.manual_seed(config.seed)  # the weights' initialization
-        self.model = CycleGAN.from_config(config).to(self.device)
+        if config.uses_fast_path:
+            self.model = FastCycleGAN.from_config(config).prepare(self.device, compile_networks=config.compile)
+        else:
+            self.model = CycleGAN.from_config(config).to(self.device)
+        self.decoded = DecodedImages(self.dataset, self.device) if config.data_on_device else None
         self.schedulers = make_schedulers(self.model, config)
         self.position = Position()
         self.epoch_sums = dict.fromkeys(LOSS_NAMES, 0.0)
@@ -181,13 +186,16 @@ class Trainer:
         steps = math.ceil(len(self.dataset) / self.config.batch_size)
         return min(steps, self.config.iterations_per_epoch) if self.config.iterations_per_epoch else steps
 
-    def epoch_loader(self) -> DataLoader:
+    def epoch_batches(self) -> Iterable[dict[str, torch.Tensor]]:
         """Batches of the current epoch from the current iteration on (mid-epoch resume)."""
         self.dataset.set_epoch(self.position.epoch)
         size = self.config.batch_size
         n_items = min(len(self.dataset), self.steps_per_epoch() * size)
-        return DataLoader(self.dataset, batch_sampler=list(batches_from(self.position.iteration * size, n_items, size)),
-                          num_workers=self.config.num_workers, pin_memory=self.device.type == "cuda")
+        batches = list(batches_from(self.position.iteration * size, n_items, size))
+        if self.decoded is not None:
+            return (self.decoded.batch(indices) for indices in batches)
+        return DataLoader(self.dataset, batch_sampler=batches, num_workers=self.config.num_workers,
+                          pin_memory=self.device.type == "cuda")
 
     def check_finite(self, losses: dict[str, float]) -> None:
         bad = [name for name, value in losses.items() if not math.isfinite(value)]
@@ -202,7 +210,7 @@ class Trainer:
         bar = tqdm(total=steps, initial=self.position.iteration, disable=not self.progress,
                    desc=f"epoch {self.position.epoch}/{self.config.total_epochs}", leave=False)
         started = time.perf_counter()
-        for batch in self.epoch_loader():
+        for batch in self.epoch_batches():
             losses = self.model.train_step(batch["A"].to(self.device), batch["B"].to(self.device))
             self.check_finite(losses)
             for name, value in losses.items():
