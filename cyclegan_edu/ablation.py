@@ -6,8 +6,8 @@ Beyond the table, each of these switches one part of the full model (the authors
 identity loss 0.5 lambda) back to the alternative:
     full, vanilla GAN loss instead of least squares, no history pool, 1x1 PixelGAN and full-image
     discriminators instead of the 70x70 PatchGAN.
-Every variant gets the same budget and the same seeds; finished runs are reused, so an interrupted
-study continues where it stopped.
+Every variant gets the same budget and the same seeds; finished runs are reused and a run stopped
+half-way is resumed, so an interrupted study continues where it stopped.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from cyclegan_edu.config import Config, ConfigError
 from cyclegan_edu.evaluation import load_test_images, to_unit_range
 from cyclegan_edu.official import load_official_generator
-from cyclegan_edu.training import dataset_root, train
+from cyclegan_edu.training import dataset_root, resume, train
 
 TABLE4 = dict(identity_weight=0.0)
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -56,7 +56,9 @@ def run_variant(base: Config, variant: str, seed: int, out: Path, progress: bool
     run_dir = out / "runs" / f"{variant}_seed{seed}"
     metrics_path = run_dir / "metrics.json"
     started = time.perf_counter()
-    if not metrics_path.exists():
+    if (run_dir / "checkpoints" / "latest.pt").exists() and not metrics_path.exists():
+        resume(run_dir, progress=progress)  # a run the study left half-trained when it was stopped
+    elif not metrics_path.exists():
         train(variant_config(base, variant, seed), run_dir, progress=progress)
     metrics = json.loads(metrics_path.read_text())
     row: dict[str, Any] = {"variant": variant, "seed": seed}

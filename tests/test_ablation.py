@@ -43,3 +43,13 @@ def test_unknown_variant_is_refused(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["ablate", "--preset", "smoke", "--out", str(tmp_path), "--variants", "nope"])
     assert exit_info.value.code == 2
+
+
+def test_a_study_stopped_mid_run_resumes_that_run(toy_env, tmp_path):
+    from cyclegan_edu.ablation import variant_config
+    from cyclegan_edu.training import Trainer
+
+    base = presets.smoke()
+    Trainer.start(variant_config(base, "full", 0), tmp_path / "runs" / "full_seed0", progress=False).train_epoch()
+    rows = run_ablation(base, tmp_path, seeds=1, variants=["full"], progress=False)
+    assert rows[0]["variant"] == "full" and "psnr_AtoB" in rows[0]
