@@ -7,6 +7,8 @@
     cyclegan-edu download horse2zebra --root datasets
     cyclegan-edu evaluate runs/quick [--fid]
     cyclegan-edu student-copies notebooks/ student_notebooks/
+    cyclegan-edu bench --size 128 --device cpu
+    cyclegan-edu grade --grid examples/ablation_grid.yaml --out graded/
 """
 
 from __future__ import annotations
@@ -88,6 +90,20 @@ def build_parser() -> argparse.ArgumentParser:
     copies = commands.add_parser("student-copies", help="write the notebooks with exercise solutions cleared (nbgrader)")
     copies.add_argument("source", help="folder of the notebooks with solutions, e.g. notebooks/")
     copies.add_argument("destination", help="new folder for the student copies")
+
+    bench = commands.add_parser("bench", help="time the plain training step against the fast one")
+    bench.add_argument("--size", type=int, choices=[64, 128, 256], default=128, help="image size (default: 128)")
+    bench.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+    bench.add_argument("--steps", type=int, default=5, help="timed steps per path, alternating (default: 5)")
+    bench.add_argument("--warmup", type=int, default=2, help="untimed steps per path first (default: 2)")
+
+    grade = commands.add_parser("grade", help="run notebook 08 once per row of a grid (papermill): results and a summary")
+    grade.add_argument("--grid", required=True, help="YAML (a list of {run_id, parameter: value}, or runs:) or CSV "
+                                                     "(header run_id,param1,...); see examples/ablation_grid.yaml")
+    grade.add_argument("--out", required=True, help="folder for RUN_ID.ipynb, RUN_ID/results.json, summary.csv, summary.md")
+    grade.add_argument("--notebook", default=None, help="the notebook to run (default: the repository's "
+                                                        "notebooks/08_full_training.ipynb)")
+    grade.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the notebook's own)")
     return parser
 
 
@@ -230,8 +246,24 @@ def run_student_copies(args: argparse.Namespace) -> None:
         print(path)
 
 
+def run_bench(args: argparse.Namespace) -> None:
+    from cyclegan_edu.bench import run_benchmark
+    if args.steps < 1 or args.warmup < 0:
+        raise ConfigError("--steps must be at least 1 and --warmup at least 0.")
+    run_benchmark(args.size, args.device, args.steps, args.warmup)
+
+
+def run_grade(args: argparse.Namespace) -> None:
+    from cyclegan_edu.grading import grade
+    rows = grade(args.grid, args.out, args.notebook, kernel_name=args.kernel)
+    failed = [row["run_id"] for row in rows if row["status"] != "ok"]
+    print(f"{len(rows) - len(failed)} ok, {len(failed)} failed{': ' + ', '.join(failed) if failed else ''}")
+    print(f"wrote {Path(args.out) / 'summary.csv'} and summary.md")
+
+
 COMMANDS = {"train": run_train, "resume": run_resume, "translate": run_translate, "download": run_download,
-            "evaluate": run_evaluate, "ablate": run_ablate, "student-copies": run_student_copies}
+            "evaluate": run_evaluate, "ablate": run_ablate, "student-copies": run_student_copies,
+            "grade": run_grade, "bench": run_bench}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,6 +1,7 @@
 """The command line: every config field settable, one-line errors, the main job's outputs."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -78,3 +79,11 @@ def test_smoke_env_makes_smoke_the_default_preset(monkeypatch):
     monkeypatch.setenv("CYCLEGAN_EDU_SMOKE", "1")
     args = build_parser().parse_args(["train", "--out", "x"])
     assert args.preset == "smoke"
+
+
+def test_bench_prints_both_paths_and_ends_with_the_speedup(capsys):
+    assert main(["bench", "--size", "64", "--device", "cpu", "--steps", "1", "--warmup", "0"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert any(line.strip().startswith("plain:") for line in lines) and any(line.strip().startswith("fast:") for line in lines)
+    assert re.fullmatch(r"speedup: \d+\.\d\d", lines[-1])
+    assert "GFLOP per step" in "\n".join(lines)

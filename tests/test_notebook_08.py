@@ -1,0 +1,86 @@
+"""Notebook 08 under papermill in smoke mode: results.json records the switches, and a rerun resumes."""
+
+import json
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+import torch
+
+from cyclegan_edu.grading import SWITCHES
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "08_full_training.ipynb"
+ABLATED = {"gan_loss": "vanilla", "backward_cycle": False, "identity_weight": 0.0, "pool_size": 0,
+           "discriminator": "pixel", "cycle_weight": 5.0}
+
+
+def execute(out: Path, run_id: str, **parameters) -> dict:
+    """One papermill run into out/run_id.ipynb; returns its results.json."""
+    results_path = out / run_id / "results.json"
+    papermill.execute_notebook(str(NOTEBOOK), str(out / f"{run_id}.ipynb"), progress_bar=False,
+                               parameters={"run_id": run_id, "checkpoint_dir": str(out / run_id / "run"),
+                                           "results_path": str(results_path), "interactive": False, **parameters})
+    return json.loads(results_path.read_text())
+
+
+def global_step(out: Path, run_id: str) -> int:
+    return torch.load(out / run_id / "run" / "checkpoints" / "latest.pt", weights_only=True)["global_step"]
+
+
+@pytest.fixture(scope="module")
+def runs(toy_cache, tmp_path_factory):
+    """Three executions: default switches, ablated switches, and the ablated run once more."""
+    out = tmp_path_factory.mktemp("notebook08")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CYCLEGAN_EDU_CACHE", str(toy_cache))
+        patch.setenv("CYCLEGAN_EDU_SMOKE", "1")
+        default = execute(out, "default")
+        ablated = execute(out, "ablated", **ABLATED)
+        step = global_step(out, "ablated")
+        again = execute(out, "ablated", **ABLATED)
+    return {"out": out, "default": default, "ablated": ablated, "again": again, "step_before_rerun": step}
+
+
+def test_results_record_the_paper_switches_by_default(runs):
+    results = runs["default"]
+    assert results["switches"] == {"gan_loss": "lsgan", "adversarial": True, "forward_cycle": True,
+                                   "backward_cycle": True, "cycle_weight": 10.0, "identity_weight": 0.5,
+                                   "pool_size": 50, "discriminator": "patch70"}
+    assert results["resolved"] == {"preset": "smoke", "dataset": "toy", "smoke": True}
+    assert results["run_id"] == "default" and results["resumed"] is False
+
+
+def test_results_record_changed_switches_and_their_metrics(runs):
+    results = runs["ablated"]
+    assert results["switches"] == {**runs["default"]["switches"], **ABLATED}
+    assert {name: results["parameters"][name] for name in ABLATED} == ABLATED
+    assert results["config"]["backward_cycle"] is False and set(SWITCHES) <= set(results["config"])
+    for direction in ("AtoB", "BtoA"):
+        assert {"psnr", "psnr_identity", "l1", "ssim", "diversity"} <= set(results["metrics"][direction])
+    assert results["metrics"] != runs["default"]["metrics"]  # another model was trained
+
+
+def test_results_hold_timings_device_and_versions(runs):
+    results = runs["default"]
+    assert results["timings"]["seconds_per_iteration"] > 0 and results["timings"]["training_seconds"] > 0
+    assert results["device"]["type"] == "cpu" and results["epochs_completed"] == 2
+    assert set(results["versions"]) == {"cyclegan_edu", "torch", "python"}
+
+
+def test_running_a_finished_run_again_resumes_instead_of_retraining(runs):
+    again, first = runs["again"], runs["ablated"]
+    assert again["resumed"] is True and first["resumed"] is False
+    assert global_step(runs["out"], "ablated") == runs["step_before_rerun"] == again["global_step"]
+    assert again["epochs_completed"] == first["epochs_completed"] and again["metrics"] == first["metrics"]
+    assert again["timings"]["this_session_seconds"] < first["timings"]["this_session_seconds"]
+
+
+def test_the_executed_notebook_shows_the_panel_and_one_plot_redrawn_in_place(runs):
+    cells = [cell for cell in nbformat.read(runs["out"] / "default.ipynb", as_version=4).cells if cell.cell_type == "code"]
+    outputs = [output for cell in cells for output in cell.outputs]
+    assert any("application/vnd.jupyter.widget-view+json" in output.get("data", {}) for output in outputs)
+    training_cell = next(cell for cell in cells if "training.train(config, run_dir" in cell.source)
+    images = [output for output in training_cell.outputs if "image/png" in output.get("data", {})]
+    assert len(images) == 1  # two epochs, one figure: updated in place, not appended
+    assert any("claims hold" in output.get("text", "") for output in outputs)
