@@ -1,9 +1,10 @@
 """Mode collapse on 2-D toys (paper Section 3.2; Goodfellow 2016; VEEGAN; PacGAN).
 
 A GAN's generator is rewarded for fooling the discriminator, not for covering the data: it can
-put all its samples on a few modes and still score well. The paper's Section 3.2 names this
-("all input images map to the same output image and the optimization fails to make progress")
-as a reason adversarial losses alone are not enough.
+put all its samples on a few modes and still score well. The paper names this mode collapse
+("all input images map to the same output image and the optimization fails to make progress",
+Section 1) and, in Section 3.2, the wider problem that any permutation of the outputs matches the
+target distribution equally well: reasons adversarial losses alone are not enough.
 
 Two classic mixtures make the failure measurable:
     ring  8 Gaussians on a circle of radius 2, std 0.02
@@ -12,13 +13,19 @@ and the metrics of VEEGAN and PacGAN: assign each sample to its nearest mode; it
 when within 3 standard deviations of it; a mode is covered when it has at least one high-quality
 sample; also the share of high-quality samples and the Jensen-Shannon divergence of the
 high-quality samples' mode histogram from uniform.
+
+Also here, for the notebooks' other toy experiments: `fit_discriminator` trains D alone against a
+frozen generator (notebook 01: the optimal discriminator of Goodfellow et al. 2014), and
+`pairing_accuracy` scores whether outputs belong to their inputs (notebook 02: any permutation of
+the outputs fools D equally, Section 3.2).
 """
 
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -133,6 +140,22 @@ def discriminator_objective(loss: str, real_scores: torch.Tensor, fake_scores: t
     return discriminator_loss(real_scores, fake_scores)
 
 
+@contextmanager
+def one_cpu_thread() -> Iterator[None]:
+    """Run the block on one CPU thread, then restore the thread count.
+
+    The toys' networks are too small to gain from more threads, and on a busy machine extra
+    threads only wait on each other (10x slower on a loaded 2-core CPU). One thread also makes the
+    results the same whatever the machine's core count.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 @dataclass
 class ToyGANRun:
     """What `train_toy_gan` returns: the networks and what was measured along the way."""
@@ -146,41 +169,95 @@ class ToyGANRun:
     discriminator_losses: list[float] = field(default_factory=list)
 
 
+def train_toy_gan_step(run: ToyGANRun, mixture: Mixture, loss: str, batch_size: int, noise_dim: int,
+                       data: torch.Generator, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
+                       pool: ImagePool) -> None:
+    """One step of Eq. 1: a D update on real and (pooled) fake samples, then a G update; losses logged."""
+    generator, discriminator = run.generator, run.discriminator
+    real = mixture.sample(batch_size, data)  # (B, 2)
+    fake = generator(torch.randn(batch_size, noise_dim, generator=data))  # (B, 2)
+    opt_d.zero_grad()
+    d_loss = discriminator_objective(loss, discriminator(real), discriminator(pool.query(fake.detach())))
+    d_loss.backward()
+    opt_d.step()
+    opt_g.zero_grad()
+    g_loss = GENERATOR_LOSSES[loss](discriminator(fake))
+    g_loss.backward()
+    opt_g.step()
+    run.generator_losses.append(g_loss.item())
+    run.discriminator_losses.append(d_loss.item())
+
+
 def train_toy_gan(mixture: Mixture, steps: int = 2000, loss: str = "non_saturating", batch_size: int = 256,
-                  noise_dim: int = 2, hidden: int = 128, lr: float = 1e-3, betas: tuple[float, float] = (0.5, 0.999),
-                  pool_size: int = 0, record_every: int = 250, n_eval: int = 2500, seed: int = 0) -> ToyGANRun:
+                  noise_dim: int = 16, hidden: int = 128, lr: float = 5e-4, betas: tuple[float, float] = (0.5, 0.999),
+                  pool_size: int = 0, record_every: int = 250, n_eval: int = 2500, seed: int = 0,
+                  discriminator_lr: float | None = 2e-3, depth: int = 3) -> ToyGANRun:
     """Train a small MLP GAN on a 2-D mixture, recording mode coverage every `record_every` steps.
 
     `loss` is "minimax", "non_saturating" (Goodfellow's practical fix) or "lsgan" (the paper's);
     `pool_size` > 0 feeds the discriminator from an image history buffer (Section 4).
+    G and D are ReLU MLPs of `depth` layers, `hidden` units wide; G maps `noise_dim`-dimensional
+    Gaussian noise to the plane. D learns at `discriminator_lr` (None: `lr`), by default 4x faster
+    than G, which makes it sharp: with these defaults a plain GAN reliably drops modes, as in
+    VEEGAN's and PacGAN's tables. Measured with the non-saturating loss: on the ring, after 2,000
+    steps, 1 to 4 of 8 modes covered (seeds 0 to 10; 2 for most), 39% to 91% of the samples high
+    quality; on the grid, after 3,000 steps, 14 to 18 of 25 (seeds 0 to 5), the 9 inner modes
+    (nearly) empty. About 20 s per 1,000 steps on a busy 2-core CPU. Everything is seeded by `seed`.
     """
     if loss not in GENERATOR_LOSSES:
         raise ValueError(f"loss={loss!r}: choose one of {', '.join(GENERATOR_LOSSES)}.")
     torch.manual_seed(seed)
     data = torch.Generator().manual_seed(seed + 1)
-    generator, discriminator = mlp(noise_dim, 2, hidden), mlp(2, 1, hidden)
+    generator, discriminator = mlp(noise_dim, 2, hidden, depth), mlp(2, 1, hidden, depth)
     opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=discriminator_lr or lr, betas=betas)
     pool = ImagePool(pool_size, seed=seed)
     eval_noise = torch.randn(n_eval, noise_dim, generator=torch.Generator().manual_seed(seed + 2))
     run = ToyGANRun(generator, discriminator)
-    for step in range(1, steps + 1):
-        real = mixture.sample(batch_size, data)
-        fake = generator(torch.randn(batch_size, noise_dim, generator=data))
-        opt_d.zero_grad()
-        d_loss = discriminator_objective(loss, discriminator(real), discriminator(pool.query(fake.detach())))
-        d_loss.backward()
-        opt_d.step()
-        opt_g.zero_grad()
-        g_loss = GENERATOR_LOSSES[loss](discriminator(fake))
-        g_loss.backward()
-        opt_g.step()
-        run.generator_losses.append(g_loss.item())
-        run.discriminator_losses.append(d_loss.item())
-        if step % record_every == 0 or step == steps:
-            with torch.no_grad():
-                samples = generator(eval_noise)
-            run.steps.append(step)
-            run.snapshots.append(samples)
-            run.coverage.append(mode_coverage(samples, mixture))
+    with one_cpu_thread():
+        for step in range(1, steps + 1):
+            train_toy_gan_step(run, mixture, loss, batch_size, noise_dim, data, opt_g, opt_d, pool)
+            if step % record_every == 0 or step == steps:
+                with torch.no_grad():
+                    samples = generator(eval_noise)
+                run.steps.append(step)
+                run.snapshots.append(samples)
+                run.coverage.append(mode_coverage(samples, mixture))
     return run
+
+
+def coverage_curves(run: ToyGANRun) -> dict[str, list[float]]:
+    """The run's recorded metrics as lists, one per metric, ready to plot against `run.steps`."""
+    return {"modes covered": [float(c.modes_covered) for c in run.coverage],
+            "high-quality share": [c.high_quality_share for c in run.coverage],
+            "JS to uniform": [c.js_to_uniform for c in run.coverage]}
+
+
+def pairing_accuracy(input_modes: torch.Tensor, outputs: torch.Tensor, mixture: Mixture) -> float:
+    """Share of outputs (N, 2) whose nearest mode of `mixture` is the mode its input asked for (N,)."""
+    return float((nearest_modes(outputs, mixture.means)[0] == input_modes).float().mean())
+
+
+Sampler = Callable[[int, torch.Generator], torch.Tensor]
+
+
+def fit_discriminator(sample_real: Sampler, sample_fake: Sampler, in_features: int = 1, steps: int = 2000,
+                      batch_size: int = 512, hidden: int = 64, depth: int = 3, lr: float = 1e-3,
+                      seed: int = 0) -> nn.Sequential:
+    """Train only D, on two fixed distributions, by minimizing the negated Eq. 1 (`discriminator_loss`).
+
+    `sample_real(n, generator)` and `sample_fake(n, generator)` return (n, in_features) samples. With
+    G frozen, the best D is D*(x) = p_data(x) / (p_data(x) + p_g(x)) (Goodfellow et al. 2014,
+    Proposition 1); sigmoid of the returned network's logits estimates it where there is data.
+    """
+    torch.manual_seed(seed)
+    data = torch.Generator().manual_seed(seed + 1)
+    discriminator = mlp(in_features, 1, hidden, depth)
+    optimizer = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+    with one_cpu_thread():
+        for _ in range(steps):
+            real, fake = sample_real(batch_size, data), sample_fake(batch_size, data)  # (B, in_features)
+            optimizer.zero_grad()
+            discriminator_loss(discriminator(real), discriminator(fake)).backward()
+            optimizer.step()
+    return discriminator
