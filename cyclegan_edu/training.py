@@ -302,8 +302,8 @@ class Trainer:
             return
         with self.history_path.open(newline="") as file:
             rows = list(csv.DictReader(file))
-        if rows and len([r for r in rows if int(r["epoch"]) < epoch]) < len(rows):
-            kept = [r for r in rows if int(r["epoch"]) < epoch]
+        kept = [row for row in rows if int(row["epoch"]) < epoch]
+        if len(kept) < len(rows):
             with self.history_path.open("w", newline="") as file:
                 writer = csv.DictWriter(file, fieldnames=list(rows[0]))
                 writer.writeheader()
