@@ -8,8 +8,8 @@ from torch import nn
 
 from cyclegan_edu import datasets
 from cyclegan_edu.evaluation import (FeatureWeightsUnavailable, diversity, evaluate_generators, fid_kid,
-                                     format_table, ground_truth_metrics, paired_scores, standard_feature_extractor,
-                                     with_baseline)
+                                     format_table, ground_truth_metrics, mean_pairwise_distance, paired_scores,
+                                     standard_feature_extractor, with_baseline)
 from cyclegan_edu.toy_dataset import toy_dataset_root
 
 
@@ -43,6 +43,18 @@ def test_diversity_is_low_for_a_constant_translator_and_one_for_the_identity():
     assert diversity(x, x) == pytest.approx(1.0)
     assert diversity(torch.zeros_like(x), x) == 0.0
     assert diversity(x * 0.1, x) < 0.2
+
+
+def test_diversity_sees_through_noise_on_a_collapsed_translation():
+    """A generator that draws one picture plus fresh high-frequency noise has collapsed all the same:
+    pixel by pixel its outputs differ as much as the inputs do, but their layouts do not."""
+    generator = torch.Generator().manual_seed(4)
+    inputs = nn.functional.interpolate(torch.rand(6, 3, 8, 8, generator=generator) * 2 - 1, size=64)
+    one_picture = inputs[0].expand_as(inputs)
+    outputs = one_picture + (torch.rand(inputs.shape, generator=generator) - 0.5) * 2
+    pixel_spread = mean_pairwise_distance(outputs) / mean_pairwise_distance(inputs)
+    assert pixel_spread > 0.5
+    assert diversity(outputs, inputs) < 0.2
 
 
 def test_ground_truth_metrics_on_the_toy_set(toy_env):
