@@ -9,7 +9,7 @@ A run lives in one folder::
     OUT/checkpoints/latest_net_G_A.pth, latest_net_G_B.pth   generators in the official layout
     OUT/samples/epoch_NNN.png        input, translation, reconstruction, both directions
     OUT/losses.csv                   one line per epoch: mean losses, learning rate, timing
-    OUT/metrics.json                 ground-truth scores at the end, where the data has truth
+    OUT/metrics.json                 test scores at the end: diversity, and ground truth's where there is some
 
 A run killed at any moment resumes from `latest.pt` and ends with the weights it would have had:
 the data order, crops and flips are functions of (seed, epoch, index), and the checkpoint holds
@@ -24,6 +24,7 @@ import math
 import os
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -37,7 +38,7 @@ from cyclegan_edu import __version__
 from cyclegan_edu.config import Config
 from cyclegan_edu.cyclegan import LOSS_NAMES, CycleGAN
 from cyclegan_edu.data import DecodedImages, UnalignedDataset, batches_from
-from cyclegan_edu.evaluation import ground_truth_metrics, has_ground_truth, to_unit_range
+from cyclegan_edu.evaluation import evaluate_generators, to_unit_range
 from cyclegan_edu.fast import FastCycleGAN
 from cyclegan_edu.official import export_official_generator
 from cyclegan_edu.toy_dataset import toy_dataset_root
@@ -235,8 +236,11 @@ class Trainer:
                   "seconds": self.epoch_seconds, "seconds_per_iteration": self.epoch_seconds / steps}
         self.append_history(record)
         self.save_samples(self.out_dir / "samples" / f"epoch_{self.position.epoch:03d}.png")
-        for scheduler in self.schedulers:
-            scheduler.step()
+        with warnings.catch_warnings():
+            # the cycle-alone ablation never steps the discriminators' optimizer; its schedule still advances
+            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step\\(\\)` before")
+            for scheduler in self.schedulers:
+                scheduler.step()
         self.position = Position(self.position.epoch + 1, 0, self.position.global_step)
         self.epoch_sums, self.epoch_seconds = dict.fromkeys(LOSS_NAMES, 0.0), 0.0
         self.save_checkpoint()
@@ -257,14 +261,15 @@ class Trainer:
         checkpoints = self.out_dir / "checkpoints"
         export_official_generator(self.model.generator_ab, checkpoints / "latest_net_G_A.pth")
         export_official_generator(self.model.generator_ba, checkpoints / "latest_net_G_B.pth")
-        metrics = self.evaluate() if has_ground_truth(self.root) else {}
+        metrics = self.evaluate()
         (self.out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         return metrics
 
     # ---- outputs ------------------------------------------------------------------------------
-    def evaluate(self) -> dict[str, dict[str, float]]:
+    def evaluate(self) -> dict[str, dict[str, float | str]]:
+        """Scores on the test images: against ground truth where the data has it, diversity always."""
         translators = {d: (lambda x, d=d: self.model.translate(x, d)) for d in ("AtoB", "BtoA")}
-        return ground_truth_metrics(translators, self.root, self.config.crop_size, device=self.device)
+        return evaluate_generators(translators, self.root, self.config.crop_size, device=self.device)
 
     @torch.no_grad()
     def save_samples(self, path: Path) -> None:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -11,6 +12,7 @@ import torch
 
 from cyclegan_edu import config as presets
 from cyclegan_edu.cyclegan import CycleGAN
+from cyclegan_edu.toy_dataset import toy_dataset_root
 from cyclegan_edu.training import (RunFolderError, Trainer, TrainingDiverged, lr_factor, make_schedulers,
                                    read_history, resume, select_device, train)
 
@@ -44,6 +46,16 @@ def test_auto_device_is_the_cpu_here():
 
 def weights(out_dir) -> dict[str, torch.Tensor]:
     return torch.load(out_dir / "checkpoints" / "latest.pt", weights_only=True)["model"]["networks"]
+
+
+def test_a_run_on_data_without_ground_truth_still_scores_diversity(toy_env, tmp_path):
+    """Real datasets have no true translations: metrics.json then holds the collapse check alone."""
+    data = tmp_path / "data"
+    for split in ("trainA", "trainB", "testA", "testB"):
+        shutil.copytree(toy_dataset_root() / split, data / split)
+    metrics = train(presets.preset("smoke", data=str(data)), tmp_path / "run", progress=False)
+    assert set(metrics) == {"AtoB", "BtoA"}
+    assert all(set(scores) == {"diversity"} and scores["diversity"] > 0 for scores in metrics.values())
 
 
 def test_smoke_run_writes_every_output(toy_env, tmp_path):
