@@ -1,6 +1,7 @@
 """Benchmark: the plain training step against the fast one, in one process, alternating.
 
     cyclegan-edu bench --size 128 --device cpu        (also: python benchmarks/bench_step.py ...)
+    cyclegan-edu bench --size 128 --device cpu --batched-passes --channels-last   (just these switches)
 
 Both models start from the same weights and see the same batches. Reported per path: median
 seconds per iteration, images per second (two domains per step), peak memory, achieved TFLOP/s
@@ -63,8 +64,7 @@ def run_benchmark(size: int = 128, device_name: str = "auto", steps: int = 5, wa
     device = select_device(device_name)
     config = network_config(size)
     if switches is None:
-        bf16 = device.type != "cuda" or torch.cuda.is_bf16_supported()
-        switches = {k: v for k, v in fast_switches(device.type, bf16).items() if k != "data_on_device"}
+        switches = {k: v for k, v in fast_switches(device.type).items() if k != "data_on_device"}
     fast_config = dataclasses.replace(config, **switches)
     torch.manual_seed(0)
     plain = CycleGAN.from_config(config).to(device)

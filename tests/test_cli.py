@@ -87,3 +87,20 @@ def test_bench_prints_both_paths_and_ends_with_the_speedup(capsys):
     assert any(line.strip().startswith("plain:") for line in lines) and any(line.strip().startswith("fast:") for line in lines)
     assert re.fullmatch(r"speedup: \d+\.\d\d", lines[-1])
     assert "GFLOP per step" in "\n".join(lines)
+
+
+def test_bench_switches_given_on_the_line_are_exactly_the_fast_path(monkeypatch):
+    from cyclegan_edu import bench
+    calls = []
+    monkeypatch.setattr(bench, "run_benchmark", lambda *args, **kwargs: calls.append(kwargs["switches"]) or 1.0)
+    main(["bench", "--device", "cpu", "--batched-passes", "--precision", "bf16"])
+    main(["bench", "--device", "cpu"])
+    assert calls == [{"batched_passes": True, "precision": "bf16"}, None]
+
+
+def test_the_run_report_shows_psnr_where_there_is_truth_and_diversity_always(tmp_path, capsys):
+    from cyclegan_edu.cli import report
+    report(tmp_path, {"AtoB": {"diversity": 0.42}})
+    assert "AtoB: diversity 0.42" in capsys.readouterr().out
+    report(tmp_path, {"BtoA": {"psnr": 20.0, "psnr_identity": 14.0, "l1": 0.1, "l1_identity": 0.2, "diversity": 0.8}})
+    assert "PSNR 20.00 dB (do nothing: 14.00 dB)" in capsys.readouterr().out

@@ -74,6 +74,18 @@ def test_batched_step_respects_every_ablation_switch(switches):
     assert_same_training(plain, fast.prepare(torch.device("cpu")), rtol=1e-4, atol=2e-4, loss_rtol=1e-4)
 
 
+def test_compiled_networks_match_the_plain_step():
+    """torch.compile (inductor's C++ kernels on CPU) fuses operations but computes the same step,
+    and compiling in place keeps the official state_dict keys (no `_orig_mod.` prefix)."""
+    torch.manual_seed(0)
+    plain = CycleGAN(**SMALL)
+    fast = FastCycleGAN(batched_passes=True, **SMALL)
+    fast.load_state_dict(plain.state_dict())
+    fast.prepare(torch.device("cpu"), compile_networks=True)
+    assert fast.state_dict().keys() == plain.state_dict().keys()
+    assert_same_training(plain, fast, rtol=1e-4, atol=2e-4, loss_rtol=1e-4)
+
+
 def test_bf16_autocast_stays_within_tolerance_of_fp32():
     """bf16 keeps 8 bits of mantissa: losses agree to a few percent over four steps."""
     plain, fast = pair(batched_passes=True, precision="bf16")
@@ -113,3 +125,14 @@ def test_fast_switches_train_and_resume_exactly(toy_env, tmp_path):
     actual = torch.load(partial / "checkpoints" / "latest.pt", weights_only=True)["model"]["networks"]
     assert all(torch.equal(expected[k], actual[k]) for k in expected)
     assert isinstance(trainer.model, FastCycleGAN) and trainer.decoded is not None
+
+
+def test_the_fast_preset_uses_bf16_only_where_the_hardware_has_it(monkeypatch):
+    assert presets.fast_switches("cpu", bf16=True) == dict(batched_passes=True, precision="bf16")
+    assert presets.fast_switches("cpu", bf16=False) == dict(batched_passes=True, precision="fp32")
+    assert presets.fast_switches("cuda", bf16=False)["precision"] == "fp16"
+    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        monkeypatch.setattr(torch.cpu, probe, lambda: False, raising=False)
+    assert not presets.bf16_supported("cpu") and not presets.bf16_supported("mps")
+    if not torch.cuda.is_available():
+        assert presets.fast().precision == "fp32" and presets.fast().batched_passes
