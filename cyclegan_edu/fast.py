@@ -7,7 +7,8 @@ batched_passes  One call per generator where the official code makes several: G 
                 and the identity G(b); F on [b, a, G(a)] gives F(b), F(a) and the reconstruction
                 F(G(a)); then G(F(b)). Each discriminator scores [real, fake] in one call. Valid
                 because instance norm (and every other layer) treats each image on its own.
-channels_last   NHWC memory layout, which convolution kernels on GPUs and oneDNN prefer.
+channels_last   NHWC memory layout, which tensor-core convolutions on GPUs prefer (on the CPU
+                measured for the README, oneDNN ran 6% slower with it).
 precision       "bf16" or "fp16" autocast; fp16 scales the losses with one GradScaler.
 fused_adam      Adam's fused implementation (one kernel per step for all parameters).
 compile         torch.compile on the four networks; on CUDA with mode "reduce-overhead", which
