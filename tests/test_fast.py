@@ -136,3 +136,19 @@ def test_the_fast_preset_uses_bf16_only_where_the_hardware_has_it(monkeypatch):
     assert not presets.bf16_supported("cpu") and not presets.bf16_supported("mps")
     if not torch.cuda.is_available():
         assert presets.fast().precision == "fp32" and presets.fast().batched_passes
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (benchmarks/gpu_check.sh runs it there)")
+def test_the_cuda_fast_preset_trains_like_the_plain_step_on_the_gpu():
+    """Every CUDA switch at once (bf16 or fp16, channels_last, fused Adam, compile with CUDA graphs)."""
+    cuda = torch.device("cuda")
+    switches = {k: v for k, v in presets.fast_switches("cuda").items() if k not in ("compile", "data_on_device")}
+    torch.manual_seed(0)
+    plain = CycleGAN(**SMALL).to(cuda)
+    fast = FastCycleGAN(**switches, **SMALL)
+    fast.load_state_dict(plain.state_dict())
+    fast.prepare(cuda, compile_networks=True)
+    batches = [(a.to(cuda), b.to(cuda)) for a, b in data()]
+    for ours, theirs in zip(run(fast, batches), run(plain, batches)):
+        for name in ("G_total", "cycle_a", "cycle_b", "D_a", "D_b"):
+            assert ours[name] == pytest.approx(theirs[name], rel=0.05, abs=0.01), name
