@@ -91,10 +91,11 @@ class FastCycleGAN(CycleGAN):
             self.scaler.scale(loss).backward()
             self.scaler.step(optimizer)
 
-    def scored_pair(self, discriminator: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """D's scores of `real` and of `fake` from one call on the two batches stacked."""
+    def batched_discriminator_loss(self, discriminator: torch.nn.Module, real: torch.Tensor,
+                                   fake: torch.Tensor) -> torch.Tensor:
+        """`discriminator_loss` with D scoring `real` and `fake` in one call on the two batches stacked."""
         scores = discriminator(torch.cat([real, fake]))
-        return scores[: len(real)], scores[len(real):]
+        return 0.5 * (self.gan_loss(scores[: len(real)], True) + self.gan_loss(scores[len(real):], False))
 
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, float]:
         if not self.batched_passes and self.precision == "fp32" and self.scaler is None:
@@ -134,10 +135,8 @@ class FastCycleGAN(CycleGAN):
             pooled_b = self.pool_fake_b.query(fake_b.detach().float()).to(fake_b.dtype)
             pooled_a = self.pool_fake_a.query(fake_a.detach().float()).to(fake_a.dtype)
             with self.autocast(device_type):
-                real_scores, fake_scores = self.scored_pair(self.discriminator_b, real_b, pooled_b)
-                losses["D_b"] = 0.5 * (self.gan_loss(real_scores, True) + self.gan_loss(fake_scores, False))
-                real_scores, fake_scores = self.scored_pair(self.discriminator_a, real_a, pooled_a)
-                losses["D_a"] = 0.5 * (self.gan_loss(real_scores, True) + self.gan_loss(fake_scores, False))
+                losses["D_b"] = self.batched_discriminator_loss(self.discriminator_b, real_b, pooled_b)
+                losses["D_a"] = self.batched_discriminator_loss(self.discriminator_a, real_a, pooled_a)
             self.backward_and_step(losses["D_a"] + losses["D_b"], self.optimizer_d)
         if self.scaler is not None:
             self.scaler.update()  # one scaler for both optimizers: update once per iteration
