@@ -180,8 +180,9 @@ def evaluate_run(run_dir: Path | str, config: Config, train_metrics: dict[str, A
                  weights_dir: Path | str) -> tuple[dict[str, Any], str]:
     """The evaluation that fits the data (Section 5.1.2): returns (metrics, a note on what was measured).
 
-    With ground truth (the toy set): the scores `train` computed. Real data: diversity, and FID/KID
-    only when the standard Inception weights can be had; without them no FID, and no failure.
+    With ground truth (the toy set): the scores `train` computed. Real data: diversity (computed by
+    `train`, or here when train_metrics is empty), and FID/KID only when the standard Inception
+    weights can be had; without them no FID, and no failure.
     """
     from cyclegan_edu.evaluation import (FeatureWeightsUnavailable, evaluate_generators, has_ground_truth,
                                          standard_feature_extractor)
@@ -196,6 +197,8 @@ def evaluate_run(run_dir: Path | str, config: Config, train_metrics: dict[str, A
         note = "diversity; FID and KID with the standard Inception-v3 weights"
     except FeatureWeightsUnavailable as error:
         features, note = None, f"diversity only: {str(error).splitlines()[0]}"
+        if train_metrics:
+            return train_metrics, note  # `train` scored diversity on these same test images
     checkpoint = Path(run_dir) / "checkpoints" / "latest.pt"
     translators = {d: load_official_generator(checkpoint, device=device, direction=d) for d in ("AtoB", "BtoA")}
     return evaluate_generators(translators, root, config.crop_size, features=features, device=device), note

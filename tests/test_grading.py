@@ -187,3 +187,6 @@ def test_real_data_without_inception_weights_gives_diversity_and_no_failure(toy_
     metrics, note = grading.evaluate_run(tmp_path / "run", config, {}, CPU, tmp_path / "weights")
     assert note.startswith("diversity only") and "Inception" in note
     assert set(metrics) == {"AtoB", "BtoA"} and set(metrics["AtoB"]) == {"diversity"}
+    # the diversity a finished training run already measured is reused, not measured again
+    reused, note = grading.evaluate_run(tmp_path / "no_such_run", config, metrics, CPU, tmp_path / "weights")
+    assert reused == metrics and note.startswith("diversity only")
