@@ -20,11 +20,9 @@ from pathlib import Path
 from typing import Sequence
 
 from cyclegan_edu import __version__
-from cyclegan_edu.config import PRESETS, Config, ConfigError, paper, preset, smoke_requested
+from cyclegan_edu.config import PRESETS, STEP_SWITCHES, Config, ConfigError, paper, preset, smoke_requested
 
 PAPER_DEFAULTS = paper()
-# the step's speed switches; data_on_device has no part in the bench, which feeds fixed batches
-BENCH_SWITCHES = ("batched_passes", "channels_last", "precision", "fused_adam", "compile")
 
 
 def add_config_options(parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None,
@@ -101,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
     bench.add_argument("--steps", type=int, default=5, help="timed steps per path, alternating (default: 5)")
     bench.add_argument("--warmup", type=int, default=2, help="untimed steps per path first (default: 2)")
-    add_config_options(bench, BENCH_SWITCHES, "fast-path switches (any given: exactly these are on; "
+    add_config_options(bench, STEP_SWITCHES, "fast-path switches (any given: exactly these are on; "
                                               "none given: the `fast` preset's for the device)")
 
     grade = commands.add_parser("grade", help="run notebook 08 once per row of a grid (papermill): results and a summary")
@@ -258,7 +256,7 @@ def run_bench(args: argparse.Namespace) -> None:
     from cyclegan_edu.bench import run_benchmark
     if args.steps < 1 or args.warmup < 0:
         raise ConfigError("--steps must be at least 1 and --warmup at least 0.")
-    switches = {name: getattr(args, name) for name in BENCH_SWITCHES if getattr(args, name) is not None}
+    switches = {name: getattr(args, name) for name in STEP_SWITCHES if getattr(args, name) is not None}
     run_benchmark(args.size, args.device, args.steps, args.warmup, switches=switches or None)
 
 

@@ -20,6 +20,8 @@ from cyclegan_edu.patchgan import DISCRIMINATOR_KINDS
 GAN_LOSSES = ("lsgan", "vanilla")
 PRECISIONS = ("fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# The switches of the fast training step (fast.py); data_on_device changes the data path, not the step.
+STEP_SWITCHES = ("batched_passes", "channels_last", "precision", "fused_adam", "compile")
 
 
 class ConfigError(ValueError):
@@ -102,8 +104,9 @@ class Config:
 
     @property
     def uses_fast_path(self) -> bool:
-        """True when any switch of the fast training step is on."""
-        return self.batched_passes or self.channels_last or self.precision != "fp32" or self.fused_adam or self.compile
+        """True when any switch of the fast training step is off its default (the plain step)."""
+        defaults = {field.name: field.default for field in dataclasses.fields(self)}
+        return any(getattr(self, name) != defaults[name] for name in STEP_SWITCHES)
 
     @property
     def total_epochs(self) -> int:
