@@ -121,9 +121,10 @@ def scan_domain(folder: Path, min_size: int, skip_unreadable: bool) -> list[Path
     return readable
 
 
-def to_model_range(image: Image.Image) -> torch.Tensor:
-    """PIL RGB image -> float tensor (3, H, W) in [-1, 1], the range of the generator's Tanh."""
-    return TF.normalize(TF.to_tensor(image), [0.5] * 3, [0.5] * 3)
+def to_model_range(image: Image.Image | torch.Tensor) -> torch.Tensor:
+    """PIL RGB image or uint8 tensor (..., 3, H, W) -> float in [-1, 1], the range of the generator's Tanh."""
+    pixels = TF.pil_to_tensor(image) if isinstance(image, Image.Image) else image
+    return TF.normalize(pixels.float().div(255), [0.5] * 3, [0.5] * 3)
 
 
 def test_transform(image: Image.Image, size: int) -> torch.Tensor:
@@ -249,8 +250,7 @@ class DecodedImages:
         size = self.dataset.crop_size
 
         def stack(images: torch.Tensor, picks: list[tuple[int, Crop]]) -> torch.Tensor:
-            crops = torch.stack([crop_and_flip(images[i], crop, size) for i, crop in picks])
-            return TF.normalize(crops.float().div(255), [0.5] * 3, [0.5] * 3)  # as to_tensor + normalize
+            return to_model_range(torch.stack([crop_and_flip(images[i], crop, size) for i, crop in picks]))
 
         return {"A": stack(self.images_a, [(p.a, p.crop_a) for p in plans]),
                 "B": stack(self.images_b, [(p.b, p.crop_b) for p in plans])}
