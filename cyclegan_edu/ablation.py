@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 import statistics
 import time
 from pathlib import Path
@@ -24,9 +23,12 @@ import torch
 from matplotlib.figure import Figure
 
 from cyclegan_edu.config import Config, ConfigError
-from cyclegan_edu.evaluation import load_test_images, to_unit_range
+from cyclegan_edu.data.image_folders import to_unit_range
+from cyclegan_edu.data.toy_horse2zebra import dataset_root
+from cyclegan_edu.evaluation import load_test_images
 from cyclegan_edu.official import load_official_generator
-from cyclegan_edu.training import dataset_root, resume, train
+from cyclegan_edu.run_folder import RunFolder
+from cyclegan_edu.training import resume, train
 
 TABLE4 = dict(identity_weight=0.0)
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -51,16 +53,19 @@ def variant_config(base: Config, variant: str, seed: int) -> Config:
     return dataclasses.replace(base, seed=seed, **VARIANTS[variant]).validate()
 
 
+def variant_folder(out: Path, variant: str, seed: int) -> RunFolder:
+    return RunFolder(out / "runs" / f"{variant}_seed{seed}")
+
+
 def run_variant(base: Config, variant: str, seed: int, out: Path, progress: bool) -> dict[str, Any]:
     """Train one variant with one seed (or reuse a finished run) and return its CSV row."""
-    run_dir = out / "runs" / f"{variant}_seed{seed}"
-    metrics_path = run_dir / "metrics.json"
+    run = variant_folder(out, variant, seed)
     started = time.perf_counter()
-    if (run_dir / "checkpoints" / "latest.pt").exists() and not metrics_path.exists():
-        resume(run_dir, progress=progress)  # a run the study left half-trained when it was stopped
-    elif not metrics_path.exists():
-        train(variant_config(base, variant, seed), run_dir, progress=progress)
-    metrics = json.loads(metrics_path.read_text())
+    if run.has_checkpoint() and not run.has_metrics():
+        resume(run.root, progress=progress)  # a run the study left half-trained when it was stopped
+    elif not run.has_metrics():
+        train(variant_config(base, variant, seed), run.root, progress=progress)
+    metrics = run.read_metrics()
     row: dict[str, Any] = {"variant": variant, "seed": seed}
     for direction in ("AtoB", "BtoA"):
         for name in METRICS:
@@ -88,10 +93,10 @@ def summarize(rows: list[dict[str, Any]]) -> str:
 @torch.no_grad()
 def translations_figure(base: Config, variants: list[str], out: Path) -> Path:
     """One row per variant (seed 0): its A-to-B translations of the same test images."""
-    inputs = load_test_images(dataset_root(base), "A", base.crop_size)[:FIGURE_IMAGES]
+    inputs = load_test_images(dataset_root(base.data, base.toy_image_size), "A", base.crop_size)[:FIGURE_IMAGES]
     rows = [("input", inputs)]
     for variant in variants:
-        checkpoint = out / "runs" / f"{variant}_seed{base.seed}" / "checkpoints" / "latest.pt"
+        checkpoint = variant_folder(out, variant, base.seed).latest
         rows.append((variant, load_official_generator(checkpoint, direction="AtoB")(inputs)))
     figure = Figure(figsize=(1.6 * len(inputs), 1.6 * len(rows)))
     axes = figure.subplots(len(rows), len(inputs), squeeze=False)

@@ -9,8 +9,11 @@ log(1 - D) = -softplus(s).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -40,3 +43,10 @@ def vanilla_gan_loss(logits: torch.Tensor, target_is_real: bool) -> torch.Tensor
 def optimal_discriminator(p_data: torch.Tensor, p_generator: torch.Tensor) -> torch.Tensor:
     """D*(x) = p_data(x) / (p_data(x) + p_g(x)) (Goodfellow et al. 2014, Proposition 1)."""
     return p_data / (p_data + p_generator)
+
+
+def set_requires_grad(networks: Iterable[nn.Module], requires_grad: bool) -> None:
+    """Freeze or unfreeze networks: D is a fixed judge while G takes its step (official `set_requires_grad`)."""
+    for network in networks:
+        for parameter in network.parameters():
+            parameter.requires_grad_(requires_grad)

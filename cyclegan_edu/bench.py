@@ -15,15 +15,15 @@ import dataclasses
 import resource
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from cyclegan_edu.config import Config, fast_switches, paper
 from cyclegan_edu.cyclegan import CycleGAN
-from cyclegan_edu.fast import FastCycleGAN
-from cyclegan_edu.training import select_device
+from cyclegan_edu.devices import select_device
+from cyclegan_edu.fast import build_model
 
 # The paper's 200-epoch horse2zebra run: max(1,334 horses, 1,067 zebras) steps per epoch at batch 1.
 HORSE2ZEBRA_ITERATIONS = 1_334 * 200
@@ -68,14 +68,14 @@ def run_benchmark(size: int = 128, device_name: str = "auto", steps: int = 5, wa
     if switches is None:
         switches = {k: v for k, v in fast_switches(device.type).items() if k != "data_on_device"}
     fast_config = dataclasses.replace(config, **switches)
-    torch.manual_seed(0)
-    plain = CycleGAN.from_config(config).to(device)
-    fast = FastCycleGAN.from_config(fast_config)
-    fast.load_state_dict(plain.state_dict())
-    fast.prepare(device, compile_networks=fast_config.compile)
+    models = {}
+    for name, model_config in (("plain", config), ("fast", fast_config), ("flop count", config)):
+        torch.manual_seed(0)  # the same initial weights for every model
+        models[name] = build_model(model_config, device)
+    plain, fast = models["plain"], models["fast"]
     generator = torch.Generator().manual_seed(0)
     batch = [(torch.rand(1, 3, size, size, generator=generator) * 2 - 1).to(device) for _ in range(2)]
-    flops = step_flops(CycleGAN.from_config(config).to(device), *batch)
+    flops = step_flops(models["flop count"], *batch)
 
     times: dict[str, list[float]] = {"plain": [], "fast": []}
     memory: dict[str, float] = {}

@@ -15,6 +15,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from cyclegan_edu.devices import bf16_supported
+from cyclegan_edu.errors import UserError
 from cyclegan_edu.patchgan import DISCRIMINATOR_KINDS
 
 GAN_LOSSES = ("lsgan", "vanilla")
@@ -22,9 +24,12 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 # The switches of the fast training step (fast.py); data_on_device changes the data path, not the step.
 STEP_SWITCHES = ("batched_passes", "channels_last", "precision", "fused_adam", "compile")
+# Eq. 3's terms and the design choices of Section 4 that the ablation study (Section 5.1.4) switches.
+ABLATION_SWITCHES = ("gan_loss", "adversarial", "forward_cycle", "backward_cycle", "cycle_weight", "identity_weight",
+                     "pool_size", "discriminator")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config value that cannot work; the message names the field and the allowed values."""
 
 
@@ -33,7 +38,8 @@ class Config:
     """All settings of a run. Defaults are the paper's; `help` metadata feeds the CLI's --help."""
 
     # Data (Appendix 7.1)
-    data: str = field(default="", metadata={"help": "dataset folder with trainA/trainB/testA/testB; empty: the embedded toy dataset"})
+    data: str = field(default="", metadata={
+        "help": "dataset folder with trainA/trainB/testA/testB; empty: the embedded toy dataset"})
     toy_image_size: int = field(default=64, metadata={"help": "image size of the embedded toy dataset"})
     load_size: int = field(default=286, metadata={"help": "images are resized to this square size"})
     crop_size: int = field(default=256, metadata={"help": "then randomly cropped to this size (a multiple of 4)"})
@@ -49,7 +55,8 @@ class Config:
     forward_cycle: bool = field(default=True, metadata={"help": "use the forward cycle loss F(G(a)) ~ a"})
     backward_cycle: bool = field(default=True, metadata={"help": "use the backward cycle loss G(F(b)) ~ b"})
     cycle_weight: float = field(default=10.0, metadata={"help": "lambda of Eq. 3"})
-    identity_weight: float = field(default=0.5, metadata={"help": "identity loss weight relative to lambda; 0 turns it off"})
+    identity_weight: float = field(default=0.5, metadata={
+        "help": "identity loss weight relative to lambda; 0 turns it off"})
     pool_size: int = field(default=50, metadata={"help": "image history buffer size; 0 turns it off"})
     # Optimization (Section 4, "Training details")
     lr: float = field(default=2e-4, metadata={"help": "Adam learning rate"})
@@ -61,19 +68,24 @@ class Config:
     iterations_per_epoch: int = field(default=0, metadata={"help": "cap on steps per epoch; 0: max(|A|, |B|) / batch"})
     # Running
     seed: int = field(default=0, metadata={"help": "seeds torch, the data order and the pools"})
-    device: str = field(default="auto", metadata={"help": f"one of {', '.join(DEVICES)}; auto: CUDA, then MPS, then CPU"})
+    device: str = field(default="auto", metadata={
+        "help": f"one of {', '.join(DEVICES)}; auto: CUDA, then MPS, then CPU"})
     num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes"})
-    checkpoint_every: int = field(default=500, metadata={"help": "steps between checkpoints inside an epoch; 0: end of epoch only"})
+    checkpoint_every: int = field(default=500, metadata={
+        "help": "steps between checkpoints inside an epoch; 0: end of epoch only"})
     sample_images: int = field(default=4, metadata={"help": "test images per direction in the sample grids"})
     # Speed (beyond the paper; all off by default, see fast.py)
-    batched_passes: bool = field(default=False, metadata={"help": "one generator call for translation, identity and reconstruction passes"})
+    batched_passes: bool = field(default=False, metadata={
+        "help": "one generator call for translation, identity and reconstruction passes"})
     channels_last: bool = field(default=False, metadata={"help": "NHWC memory layout"})
-    precision: str = field(default="fp32", metadata={"help": f"one of {', '.join(PRECISIONS)}: autocast dtype (fp16 adds a GradScaler)"})
+    precision: str = field(default="fp32", metadata={
+        "help": f"one of {', '.join(PRECISIONS)}: autocast dtype (fp16 adds a GradScaler)"})
     fused_adam: bool = field(default=False, metadata={"help": "fused Adam kernels"})
     compile: bool = field(default=False, metadata={"help": "torch.compile the networks (CUDA graphs on GPU)"})
-    data_on_device: bool = field(default=False, metadata={"help": "keep decoded images on the device; crop and flip there"})
+    data_on_device: bool = field(default=False, metadata={
+        "help": "keep decoded images on the device; crop and flip there"})
 
-    def validate(self) -> "Config":
+    def validate(self) -> Config:
         """Raise ConfigError on the first impossible value; return self."""
         def require(ok: bool, message: str) -> None:
             if not ok:
@@ -87,7 +99,8 @@ class Config:
         require(self.crop_size >= 32 and self.crop_size % 4 == 0,
                 f"crop_size={self.crop_size} must be a multiple of 4 and at least 32 (e.g. 64, 128, 256): "
                 "the 70x70 PatchGAN needs more than one position to normalize.")
-        require(self.load_size >= self.crop_size, f"load_size={self.load_size} must be at least crop_size={self.crop_size}.")
+        require(self.load_size >= self.crop_size,
+                f"load_size={self.load_size} must be at least crop_size={self.crop_size}.")
         require(self.toy_image_size >= 32 and self.toy_image_size % 4 == 0,
                 f"toy_image_size={self.toy_image_size} must be a multiple of 4 and at least 32.")
         for name in ("generator_width", "discriminator_width", "batch_size"):
@@ -116,7 +129,7 @@ class Config:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "Config":
+    def from_dict(cls, values: dict[str, Any]) -> Config:
         """Build from a dict, rejecting unknown keys by name (e.g. from an old checkpoint)."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
@@ -141,18 +154,6 @@ def smoke() -> Config:
     return Config(load_size=36, crop_size=32, generator_blocks=1, generator_width=8, discriminator_width=8,
                   pool_size=4, n_epochs=1, n_epochs_decay=1, iterations_per_epoch=6, checkpoint_every=2,
                   sample_images=2)
-
-
-def bf16_supported(device_type: str) -> bool:
-    """Whether bf16 runs in hardware: CUDA GPUs from Ampere on; CPUs with AVX-512 BF16 or AMX."""
-    import torch
-
-    if device_type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device_type != "cpu":
-        return False
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's own probes
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
 def fast_switches(device_type: str, bf16: bool | None = None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Measuring translations (paper Section 5.1.2 and 5.1.4).
+"""Measuring translations (paper Section 5.1.1, the evaluation metrics, and 5.1.4, the ablation study).
 
 Paired metrics: where a test image has a known true counterpart (the paper's Cityscapes labels and
 maps; the embedded toy dataset's `testA_truth/` and `testB_truth/`), a translation is scored against
@@ -17,28 +17,28 @@ comparable with the literature; without those weights no FID is reported at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 from torchmetrics.functional.regression import mean_absolute_error
 
-from cyclegan_edu.data import find_images, load_rgb, test_transform
+from cyclegan_edu.config import Config
+from cyclegan_edu.data.image_folders import find_images, load_rgb, test_transform, to_unit_range
+from cyclegan_edu.data.toy_horse2zebra import dataset_root
+from cyclegan_edu.errors import InputNotFound, UserError
+from cyclegan_edu.official import is_training_checkpoint, load_official_generator
+from cyclegan_edu.run_folder import RunFolder
 
 Translator = Callable[[torch.Tensor], torch.Tensor]
 LAYOUT_GRID = 8  # cells per side of the picture `diversity` compares
 STANDARD_FEATURES = "inception-v3-compat (torch-fidelity, 2048-d pool features)"
 
 
-class FeatureWeightsUnavailable(RuntimeError):
+class FeatureWeightsUnavailable(UserError, RuntimeError):
     """The standard Inception weights for FID/KID are neither on disk nor downloadable."""
-
-
-def to_unit_range(images: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] model range -> [0, 1] pixel range, clamped."""
-    return ((images + 1) / 2).clamp(0, 1)
 
 
 def paired_scores(outputs: torch.Tensor, truths: torch.Tensor) -> dict[str, float]:
@@ -88,7 +88,7 @@ def load_truth_pairs(root: Path, domain: str, size: int) -> tuple[torch.Tensor, 
     inputs_dir, truth_dir = root / f"test{domain}", root / f"test{domain}_truth"
     paths = [p for p in find_images(inputs_dir) if (truth_dir / p.relative_to(inputs_dir)).is_file()]
     if not paths:
-        raise FileNotFoundError(f"No ground truth: {truth_dir} has no counterparts of the images in {inputs_dir}.")
+        raise InputNotFound(f"No ground truth: {truth_dir} has no counterparts of the images in {inputs_dir}.")
     inputs = torch.stack([test_transform(load_rgb(p), size) for p in paths])
     truths = torch.stack([test_transform(load_rgb(truth_dir / p.relative_to(inputs_dir)), size) for p in paths])
     return inputs, truths
@@ -132,7 +132,7 @@ def standard_feature_extractor(weights_dir: Path | str, download: bool = True) -
     """
     from torchmetrics.image.fid import NoTrainInceptionV3
 
-    from cyclegan_edu.datasets import INCEPTION_WEIGHTS_FILE, DownloadError, download_inception_weights
+    from cyclegan_edu.data.downloads import INCEPTION_WEIGHTS_FILE, DownloadError, download_inception_weights
 
     path = Path(weights_dir) / INCEPTION_WEIGHTS_FILE
     if not path.exists():
@@ -147,7 +147,8 @@ def standard_feature_extractor(weights_dir: Path | str, download: bool = True) -
                 f"machine with internet, or copy {INCEPTION_WEIGHTS_FILE} into {weights_dir}. No FID is reported "
                 "without them: a number from other features would not be comparable with published FIDs."
             ) from error
-    return NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"], feature_extractor_weights_path=str(path))
+    return NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"],
+                              feature_extractor_weights_path=str(path))
 
 
 @torch.no_grad()
@@ -192,6 +193,30 @@ def evaluate_generators(translators: dict[str, Translator], root: Path | str, si
         if features is not None:
             scores.update(fid_kid(outputs, load_test_images(root, target, size), features, feature_name))
     return results
+
+
+def evaluate_checkpoint(target: Path | str, data: Path | str | None = None, size: int | None = None,
+                        features: nn.Module | None = None,
+                        device: torch.device | str = "cpu") -> dict[str, dict[str, float | str]]:
+    """`evaluate_generators` on the generators a file holds, loaded as saved.
+
+    `target`: a run folder or its `latest.pt` (both directions), or one official generator `.pth`
+    (AtoB only). `data` defaults to the run's own dataset and `size` to its crop size (256 for an
+    official file, which records neither).
+    """
+    target = Path(target)
+    checkpoint = RunFolder(target).latest if target.is_dir() else target
+    if not checkpoint.is_file():
+        raise InputNotFound(f"No checkpoint at {checkpoint}: give a run folder or a .pt/.pth file.")
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
+    config = Config.from_dict(state["config"]) if "config" in state else None
+    if data is None and config is None:
+        raise InputNotFound(f"{checkpoint} records no dataset: name one with --data DIR (testA/ and testB/).")
+    root = Path(data) if data is not None else dataset_root(config.data, config.toy_image_size)
+    size = size or (config.crop_size if config else 256)
+    directions = ("AtoB", "BtoA") if is_training_checkpoint(state) else ("AtoB",)
+    translators = {d: load_official_generator(checkpoint, device=device, direction=d) for d in directions}
+    return evaluate_generators(translators, root, size, features=features, device=device)
 
 
 def format_table(results: dict[str, dict[str, float | str]]) -> str:

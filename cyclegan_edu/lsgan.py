@@ -12,8 +12,12 @@ distance, where the sigmoid cross-entropy saturates.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
+
+GanLoss = Callable[[torch.Tensor, bool], torch.Tensor]  # (scores, target_is_real) -> loss
 
 
 def lsgan_loss(scores: torch.Tensor, target_is_real: bool) -> torch.Tensor:
@@ -22,9 +26,18 @@ def lsgan_loss(scores: torch.Tensor, target_is_real: bool) -> torch.Tensor:
     return F.mse_loss(scores, target)
 
 
+def halved_discriminator_loss(gan_loss: GanLoss, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """(GAN(D(y), real) + GAN(D(G(x)), fake)) / 2, for either GAN loss.
+
+    Section 4: "we divide the objective by 2 while optimizing D, which slows down the rate at which
+    D learns, relative to the rate of G" (official `backward_D_basic`, in its order of operations).
+    """
+    return (gan_loss(real_scores, True) + gan_loss(fake_scores, False)) * 0.5
+
+
 def lsgan_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
-    """0.5 * (E[(D(y) - 1)^2] + E[D(G(x))^2]); the official code halves D's loss to slow D down."""
-    return 0.5 * (lsgan_loss(real_scores, True) + lsgan_loss(fake_scores, False))
+    """0.5 * (E[(D(y) - 1)^2] + E[D(G(x))^2]): D's least-squares loss, halved."""
+    return halved_discriminator_loss(lsgan_loss, real_scores, fake_scores)
 
 
 def lsgan_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:

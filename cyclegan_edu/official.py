@@ -14,12 +14,13 @@ from pathlib import Path
 
 import torch
 
+from cyclegan_edu.errors import UserError
 from cyclegan_edu.generator import ResnetGenerator
 
 STRAY_NORM_KEYS = ("running_mean", "running_var", "num_batches_tracked")
 
 
-class CheckpointMismatch(ValueError):
+class CheckpointMismatch(UserError, ValueError):
     """A generator file whose architecture differs from the one asked for."""
 
 

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 from torch import nn
 
-from cyclegan_edu.generator import instance_norm
-
 DISCRIMINATOR_KINDS = ("patch70", "patch16", "pixel", "image")
+
+
+def instance_norm(channels: int) -> nn.InstanceNorm2d:
+    """Instance norm without learned affine and without running statistics, as in the generator."""
+    return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
 
 
 def leaky_relu() -> nn.LeakyReLU:

@@ -3,31 +3,22 @@
 The paper trains with Adam (lr 0.0002, betas 0.5 and 0.999), batch 1, keeping the learning rate
 for 100 epochs and decaying it linearly to zero over the next 100.
 
-A run lives in one folder::
-
-    OUT/checkpoints/latest.pt        everything needed to continue, rewritten atomically
-    OUT/checkpoints/latest_net_G_A.pth, latest_net_G_B.pth   generators in the official layout
-    OUT/samples/epoch_NNN.png        input, translation, reconstruction, both directions
-    OUT/losses.csv                   one line per epoch: mean losses, learning rate, timing
-    OUT/metrics.json                 test scores at the end: diversity, and ground truth's where there is some
-
-A run killed at any moment resumes from `latest.pt` and ends with the weights it would have had:
+A run lives in one folder (`run_folder.RunFolder`: checkpoints, sample grids, losses.csv,
+metrics.json). A run killed at any moment resumes from `latest.pt` and ends with the weights it would
+have had:
 the data order, crops and flips are functions of (seed, epoch, index), and the checkpoint holds
 the networks, optimizers, schedulers, both history buffers and every RNG state.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
-import os
-import tempfile
 import time
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader
@@ -37,32 +28,24 @@ from tqdm.auto import tqdm
 from cyclegan_edu import __version__
 from cyclegan_edu.config import Config
 from cyclegan_edu.cyclegan import LOSS_NAMES, CycleGAN
-from cyclegan_edu.data import DecodedImages, UnalignedDataset, batches_from
-from cyclegan_edu.evaluation import evaluate_generators, to_unit_range
-from cyclegan_edu.fast import FastCycleGAN
+from cyclegan_edu.data.image_folders import DecodedImages, UnalignedDataset, batches_from, to_unit_range
+from cyclegan_edu.data.toy_horse2zebra import dataset_root
+from cyclegan_edu.devices import select_device
+from cyclegan_edu.errors import UserError
+from cyclegan_edu.evaluation import evaluate_checkpoint
+from cyclegan_edu.fast import build_model
 from cyclegan_edu.official import export_official_generator
-from cyclegan_edu.toy_dataset import toy_dataset_root
+from cyclegan_edu.run_folder import SAMPLE_GRID_PADDING, RunFolder
 
 CHECKPOINT_FORMAT = 1
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(UserError, RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is left in place."""
 
 
-class RunFolderError(RuntimeError):
+class RunFolderError(UserError, RuntimeError):
     """The output folder already holds a run, or holds none to resume."""
-
-
-def select_device(name: str = "auto") -> torch.device:
-    """CUDA, then Apple's MPS, then the CPU for "auto"; otherwise the named device."""
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def lr_factor(epoch: int, n_epochs: int, n_epochs_decay: int) -> float:
@@ -81,26 +64,6 @@ def make_schedulers(model: CycleGAN, config: Config) -> list[torch.optim.lr_sche
     return [torch.optim.lr_scheduler.LambdaLR(opt, factor) for opt in (model.optimizer_g, model.optimizer_d)]
 
 
-def dataset_root(config: Config) -> Path:
-    """The configured dataset folder, or the embedded toy dataset (built on first use)."""
-    return Path(config.data) if config.data else toy_dataset_root(size=config.toy_image_size)
-
-
-def atomic_save(obj: Any, path: Path) -> None:
-    """torch.save to a temporary file in the same folder, then rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(obj, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 @dataclass
 class Position:
     """Where a run stands: the 1-based epoch in progress and the steps done within it."""
@@ -111,22 +74,20 @@ class Position:
 
 
 class Trainer:
-    """Drives one run in `out_dir`; `Trainer.start(config, out)` or `Trainer.resume(out)`, then `.run()`."""
+    """Drives one run in a run folder; `Trainer.start(config, out)` or `Trainer.resume(out)`, then `.run()`."""
 
     def __init__(self, config: Config, out_dir: Path | str, checkpoint: dict[str, Any] | None = None,
                  progress: bool = True) -> None:
         self.config = config.validate()
-        self.out_dir = Path(out_dir)
+        self.folder = RunFolder(out_dir)
         self.progress = progress
         self.device = select_device(config.device)
-        self.root = dataset_root(config)
-        self.dataset = UnalignedDataset(self.root, "train", config.load_size, config.crop_size, config.flip, config.seed)
+        self.root = dataset_root(config.data, config.toy_image_size)
+        self.dataset = UnalignedDataset(self.root, "train", config.load_size, config.crop_size, config.flip,
+                                        config.seed)
         self.test_dataset = UnalignedDataset(self.root, "test", config.crop_size, config.crop_size, False, config.seed)
         torch.manual_seed(config.seed)  # the weights' initialization
-        if config.uses_fast_path:
-            self.model = FastCycleGAN.from_config(config).prepare(self.device, compile_networks=config.compile)
-        else:
-            self.model = CycleGAN.from_config(config).to(self.device)
+        self.model = build_model(config, self.device)  # the plain step, or the fast one with its switches
         self.decoded = DecodedImages(self.dataset, self.device) if config.data_on_device else None
         self.schedulers = make_schedulers(self.model, config)
         self.position = Position()
@@ -136,27 +97,23 @@ class Trainer:
             self.load_checkpoint(checkpoint)
 
     # ---- starting and resuming -------------------------------------------------------------
-    @property
-    def latest_path(self) -> Path:
-        return self.out_dir / "checkpoints" / "latest.pt"
-
     @classmethod
-    def start(cls, config: Config, out_dir: Path | str, progress: bool = True) -> "Trainer":
+    def start(cls, config: Config, out_dir: Path | str, progress: bool = True) -> Trainer:
         """A new run; refuses a folder that already holds one rather than overwrite its checkpoint."""
-        latest = Path(out_dir) / "checkpoints" / "latest.pt"
-        if latest.exists():
-            raise RunFolderError(f"{out_dir} already holds a run ({latest}). Continue it with "
+        folder = RunFolder(out_dir)
+        if folder.has_checkpoint():
+            raise RunFolderError(f"{out_dir} already holds a run ({folder.latest}). Continue it with "
                                  f"`cyclegan-edu resume {out_dir}`, or choose another --out folder.")
         return cls(config, out_dir, progress=progress)
 
     @classmethod
-    def resume(cls, out_dir: Path | str, progress: bool = True) -> "Trainer":
+    def resume(cls, out_dir: Path | str, progress: bool = True) -> Trainer:
         """Continue the run in `out_dir` from `checkpoints/latest.pt`, with the config saved there."""
-        latest = Path(out_dir) / "checkpoints" / "latest.pt"
-        if not latest.exists():
-            raise RunFolderError(f"Nothing to resume: {latest} does not exist. Start a run with "
+        folder = RunFolder(out_dir)
+        if not folder.has_checkpoint():
+            raise RunFolderError(f"Nothing to resume: {folder.latest} does not exist. Start a run with "
                                  f"`cyclegan-edu train --out {out_dir}`.")
-        checkpoint = torch.load(latest, map_location="cpu", weights_only=True)
+        checkpoint = folder.load_checkpoint()
         return cls(Config.from_dict(checkpoint["config"]), out_dir, checkpoint, progress)
 
     def checkpoint(self) -> dict[str, Any]:
@@ -177,10 +134,10 @@ class Trainer:
         torch.set_rng_state(checkpoint["torch_rng"])
         if checkpoint["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(checkpoint["cuda_rng"])
-        self.drop_history_after(self.position.epoch)
+        self.folder.drop_history_after(self.position.epoch)
 
     def save_checkpoint(self) -> None:
-        atomic_save(self.checkpoint(), self.latest_path)
+        self.folder.save_checkpoint(self.checkpoint())
 
     # ---- the loop ---------------------------------------------------------------------------
     def steps_per_epoch(self) -> int:
@@ -203,7 +160,7 @@ class Trainer:
         if bad:
             raise TrainingDiverged(
                 f"Loss {', '.join(bad)} became {losses[bad[0]]} at epoch {self.position.epoch}, step "
-                f"{self.position.iteration + 1}. Training stopped; the last good checkpoint is {self.latest_path}. "
+                f"{self.position.iteration + 1}. Training stopped; the last good checkpoint is {self.folder.latest}. "
                 "Try a lower --lr, then `cyclegan-edu resume` from that checkpoint or start afresh.")
 
     def train_epoch(self) -> None:
@@ -234,8 +191,8 @@ class Trainer:
         record = {"epoch": self.position.epoch, "lr": self.schedulers[0].get_last_lr()[0],
                   **{name: total / steps for name, total in self.epoch_sums.items()},
                   "seconds": self.epoch_seconds, "seconds_per_iteration": self.epoch_seconds / steps}
-        self.append_history(record)
-        self.save_samples(self.out_dir / "samples" / f"epoch_{self.position.epoch:03d}.png")
+        self.folder.append_history(record)
+        self.save_samples(self.folder.sample_grid(self.position.epoch))
         with warnings.catch_warnings():
             # the cycle-alone ablation never steps the discriminators' optimizer; its schedule still advances
             warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step\\(\\)` before")
@@ -246,7 +203,7 @@ class Trainer:
         self.save_checkpoint()
         return record
 
-    def run(self, on_epoch_end: Callable[[dict[str, Any], "Trainer"], None] | None = None) -> dict[str, Any]:
+    def run(self, on_epoch_end: Callable[[dict[str, Any], Trainer], None] | None = None) -> dict[str, Any]:
         """Train to the last epoch, then export generators and write metrics; returns the metrics."""
         if self.position.global_step == 0 and self.position.epoch == 1:
             self.save_checkpoint()  # a run killed in its first steps can still be resumed
@@ -258,22 +215,18 @@ class Trainer:
         return self.finish()
 
     def finish(self) -> dict[str, Any]:
-        checkpoints = self.out_dir / "checkpoints"
-        export_official_generator(self.model.generator_ab, checkpoints / "latest_net_G_A.pth")
-        export_official_generator(self.model.generator_ba, checkpoints / "latest_net_G_B.pth")
-        metrics = self.evaluate()
-        (self.out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        """Export both generators in the official layout and score the saved ones on the test images
+        (`evaluation.evaluate_checkpoint`): against ground truth where the data has it, diversity always."""
+        for direction, generator in (("AtoB", self.model.generator_ab), ("BtoA", self.model.generator_ba)):
+            export_official_generator(generator, self.folder.generator_file(direction))
+        metrics = evaluate_checkpoint(self.folder.latest, device=self.device)
+        self.folder.write_metrics(metrics)
         return metrics
 
     # ---- outputs ------------------------------------------------------------------------------
-    def evaluate(self) -> dict[str, dict[str, float | str]]:
-        """Scores on the test images: against ground truth where the data has it, diversity always."""
-        translators = {d: (lambda x, d=d: self.model.translate(x, d)) for d in ("AtoB", "BtoA")}
-        return evaluate_generators(translators, self.root, self.config.crop_size, device=self.device)
-
     @torch.no_grad()
     def save_samples(self, path: Path) -> None:
-        """Rows: real A, G(A), F(G(A)), real B, F(B), G(F(B)) for the first test images."""
+        """Rows (run_folder.SAMPLE_ROWS): real A, G(A), F(G(A)), real B, F(B), G(F(B)), first test images."""
         count = min(self.config.sample_images, len(self.test_dataset))
         if count == 0:
             return
@@ -281,53 +234,37 @@ class Trainer:
         real_a = torch.stack([item["A"] for item in items]).to(self.device)
         real_b = torch.stack([item["B"] for item in items]).to(self.device)
         fake_b, fake_a = self.model.translate(real_a, "AtoB"), self.model.translate(real_b, "BtoA")
-        rows = [real_a, fake_b, self.model.translate(fake_b, "BtoA"), real_b, fake_a, self.model.translate(fake_a, "AtoB")]
-        grid = make_grid(to_unit_range(torch.cat(rows).float().cpu()), nrow=count, padding=2, pad_value=1.0)
+        rows = [real_a, fake_b, self.model.translate(fake_b, "BtoA"),
+                real_b, fake_a, self.model.translate(fake_a, "AtoB")]
+        grid = make_grid(to_unit_range(torch.cat(rows).float().cpu()), nrow=count, padding=SAMPLE_GRID_PADDING,
+                         pad_value=1.0)
         path.parent.mkdir(parents=True, exist_ok=True)
         save_image(grid, path)
-        save_image(grid, path.with_name("latest.png"))
-
-    @property
-    def history_path(self) -> Path:
-        return self.out_dir / "losses.csv"
-
-    def append_history(self, record: dict[str, Any]) -> None:
-        new_file = not self.history_path.exists()
-        self.history_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.history_path.open("a", newline="") as file:
-            writer = csv.DictWriter(file, fieldnames=list(record))
-            if new_file:
-                writer.writeheader()
-            writer.writerow(record)
-
-    def drop_history_after(self, epoch: int) -> None:
-        """Keep only the lines of epochs before `epoch`: a run killed after logging but before its
-        checkpoint logs that epoch again when resumed."""
-        if not self.history_path.exists():
-            return
-        with self.history_path.open(newline="") as file:
-            rows = list(csv.DictReader(file))
-        kept = [row for row in rows if int(row["epoch"]) < epoch]
-        if len(kept) < len(rows):
-            with self.history_path.open("w", newline="") as file:
-                writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-                writer.writeheader()
-                writer.writerows(kept)
+        save_image(grid, self.folder.latest_samples)
 
 
-def read_history(out_dir: Path | str) -> list[dict[str, float]]:
-    """The loss history of a run as a list of per-epoch dicts of numbers."""
-    with (Path(out_dir) / "losses.csv").open(newline="") as file:
-        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(file)]
+def run_report(out_dir: Path | str, metrics: dict[str, Any]) -> str:
+    """Where a finished run's files are, and its test scores: PSNR and L1 beside doing nothing where
+    there is ground truth, diversity always."""
+    folder = RunFolder(out_dir)
+    lines = [f"run folder: {folder.root}", f"  samples:     {folder.latest_samples}",
+             f"  losses:      {folder.losses}", f"  checkpoint:  {folder.latest}"]
+    if metrics:
+        lines.append(f"  metrics:     {folder.metrics}")
+    for direction, scores in metrics.items():
+        truth = (f"PSNR {scores['psnr']:.2f} dB (do nothing: {scores['psnr_identity']:.2f} dB), "
+                 f"L1 {scores['l1']:.4f} (do nothing: {scores['l1_identity']:.4f}), " if "psnr" in scores else "")
+        lines.append(f"  {direction}: {truth}diversity {scores['diversity']:.2f}")
+    return "\n".join(lines)
 
 
 def train(config: Config, out_dir: Path | str, progress: bool = True,
           on_epoch_end: Callable[[dict[str, Any], Trainer], None] | None = None) -> dict[str, Any]:
-    """Train a new run in `out_dir`; returns the ground-truth metrics (empty without truth)."""
+    """Train a new run in `out_dir`; returns its test metrics (see `Trainer.finish`)."""
     return Trainer.start(config, out_dir, progress).run(on_epoch_end)
 
 
 def resume(out_dir: Path | str, progress: bool = True,
            on_epoch_end: Callable[[dict[str, Any], Trainer], None] | None = None) -> dict[str, Any]:
-    """Continue the run in `out_dir` from its latest checkpoint to the end."""
+    """Continue the run in `out_dir` from its latest checkpoint to the end; returns its test metrics."""
     return Trainer.resume(out_dir, progress).run(on_epoch_end)

@@ -1,4 +1,4 @@
-"""Generate the offline toy horse -> zebra dataset (see cyclegan_edu.toy_dataset).
+"""Generate the offline toy horse -> zebra dataset (see cyclegan_edu.data.toy_horse2zebra).
 
 Example:
     python data_scripts/make_toy_dataset.py --out datasets/toy_horse2zebra --size 64
@@ -11,12 +11,13 @@ import sys
 import time
 from pathlib import Path
 
-from cyclegan_edu.toy_dataset import build_toy_dataset
+from cyclegan_edu.data.toy_horse2zebra import build_toy_dataset
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
-    parser = argparse.ArgumentParser(description="Generate the toy horse -> zebra dataset with exact test ground truth.")
+    parser = argparse.ArgumentParser(
+        description="Generate the toy horse -> zebra dataset with exact test ground truth.")
     parser.add_argument("--out", type=Path, required=True, help="folder to create (must not exist or be empty)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--size", type=int, default=64, help="image side in px, a multiple of 4, >= 32 (default: 64)")

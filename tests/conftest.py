@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from cyclegan_edu.toy_dataset import toy_dataset_root
+from cyclegan_edu.data.toy_horse2zebra import toy_dataset_root
 
 
 @pytest.fixture(scope="session")

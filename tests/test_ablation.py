@@ -17,7 +17,8 @@ def test_every_variant_switches_only_its_part():
     assert variant_config(base, "gan_alone", 0).forward_cycle is False
     assert variant_config(base, "cycle_alone", 0).adversarial is False
     assert variant_config(base, "cyclegan", 0).identity_weight == 0.0  # Table 4 has no identity term
-    assert variant_config(base, "imagegan", 5).discriminator == "image" and variant_config(base, "imagegan", 5).seed == 5
+    imagegan = variant_config(base, "imagegan", 5)
+    assert imagegan.discriminator == "image" and imagegan.seed == 5
     assert len(VARIANTS) == 10
 
 
@@ -26,7 +27,8 @@ def test_study_writes_csv_table_and_figure_and_reuses_finished_runs(toy_env, tmp
     rows = run_ablation(base, tmp_path, seeds=2, variants=["gan_alone", "full"], progress=False)
     with (tmp_path / "ablation.csv").open() as file:
         table = list(csv.DictReader(file))
-    assert [(r["variant"], r["seed"]) for r in table] == [("gan_alone", "0"), ("gan_alone", "1"), ("full", "0"), ("full", "1")]
+    expected = [("gan_alone", "0"), ("gan_alone", "1"), ("full", "0"), ("full", "1")]
+    assert [(r["variant"], r["seed"]) for r in table] == expected
     assert {"psnr_AtoB", "psnr_BtoA", "diversity_AtoB", "diversity_BtoA", "psnr_identity_AtoB"} <= set(table[0])
     assert "| gan_alone | 2 |" in (tmp_path / "ablation.md").read_text()
     assert (tmp_path / "ablation.png").stat().st_size > 0

@@ -9,7 +9,7 @@ import pytest
 
 from cyclegan_edu.cli import build_parser, config_from_args, main
 from cyclegan_edu.config import Config
-from cyclegan_edu.toy_dataset import toy_dataset_root
+from cyclegan_edu.data.toy_horse2zebra import toy_dataset_root
 
 
 def run_cli(*args, env=None):
@@ -84,7 +84,8 @@ def test_smoke_env_makes_smoke_the_default_preset(monkeypatch):
 def test_bench_prints_both_paths_and_ends_with_the_speedup(capsys):
     assert main(["bench", "--size", "64", "--device", "cpu", "--steps", "1", "--warmup", "0"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert any(line.strip().startswith("plain:") for line in lines) and any(line.strip().startswith("fast:") for line in lines)
+    assert any(line.strip().startswith("plain:") for line in lines)
+    assert any(line.strip().startswith("fast:") for line in lines)
     assert re.fullmatch(r"speedup: \d+\.\d\d", lines[-1])
     assert "GFLOP per step" in "\n".join(lines)
 
@@ -98,9 +99,27 @@ def test_bench_switches_given_on_the_line_are_exactly_the_fast_path(monkeypatch)
     assert calls == [{"batched_passes": True, "precision": "bf16"}, None]
 
 
-def test_the_run_report_shows_psnr_where_there_is_truth_and_diversity_always(tmp_path, capsys):
-    from cyclegan_edu.cli import report
-    report(tmp_path, {"AtoB": {"diversity": 0.42}})
-    assert "AtoB: diversity 0.42" in capsys.readouterr().out
-    report(tmp_path, {"BtoA": {"psnr": 20.0, "psnr_identity": 14.0, "l1": 0.1, "l1_identity": 0.2, "diversity": 0.8}})
-    assert "PSNR 20.00 dB (do nothing: 14.00 dB)" in capsys.readouterr().out
+def test_the_run_report_shows_psnr_where_there_is_truth_and_diversity_always(tmp_path):
+    from cyclegan_edu.training import run_report
+    assert "AtoB: diversity 0.42" in run_report(tmp_path, {"AtoB": {"diversity": 0.42}})
+    metrics = {"BtoA": {"psnr": 20.0, "psnr_identity": 14.0, "l1": 0.1, "l1_identity": 0.2, "diversity": 0.8}}
+    assert "PSNR 20.00 dB (do nothing: 14.00 dB)" in run_report(tmp_path, metrics)
+
+
+@pytest.mark.parametrize("command", [
+    ["download", "nosuch"],
+    ["download", "--pretrained", "nosuch"],
+    ["download"],
+    ["resume", "{tmp}/no_run"],
+    ["evaluate", "{tmp}/no_run"],
+    ["translate", "--checkpoint", "{tmp}/none.pt", "--input", "{tmp}", "--output", "{tmp}/out"],
+    ["prepare", "{tmp}/no_a", "{tmp}/no_b", "{tmp}/out"],
+    ["student-copies", "{tmp}", "{tmp}/copies"],
+    ["ablate", "--out", "{tmp}/study", "--seeds", "0"],
+])
+def test_every_user_error_is_one_line_that_says_what_to_do(tmp_path, capsys, command):
+    with pytest.raises(SystemExit) as stopped:
+        main([part.format(tmp=tmp_path) for part in command])
+    error = capsys.readouterr().err
+    assert stopped.value.code in (1, 2)
+    assert error.startswith("cyclegan-edu: error: ") and len(error.strip().splitlines()) == 1, error

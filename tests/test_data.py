@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from cyclegan_edu.data import DataError, UnalignedDataset, find_images, load_rgb
+from cyclegan_edu.data.image_folders import DataError, UnalignedDataset, find_images, load_rgb
 
 
 def write_image(path, size=(40, 40), mode="RGB", color=(200, 30, 30)):

@@ -1,4 +1,4 @@
-"""Tests for cyclegan_edu.datasets and its download scripts, against a local HTTP server only."""
+"""Tests for cyclegan_edu.data.downloads and its download scripts, against a local HTTP server only."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from cyclegan_edu import datasets
-from cyclegan_edu.datasets import (
+from cyclegan_edu.data import downloads
+from cyclegan_edu.data.downloads import (
     DatasetUnavailable,
     DownloadError,
     download_dataset,
@@ -124,7 +124,7 @@ def make_zip(members: dict[str, bytes], symlinks: dict[str, str] | None = None) 
     return buffer.getvalue()
 
 
-def dataset_members(prefix: str = f"{NAME}/", splits: tuple[str, ...] = datasets.SPLITS) -> dict[str, bytes]:
+def dataset_members(prefix: str = f"{NAME}/", splits: tuple[str, ...] = downloads.SPLITS) -> dict[str, bytes]:
     """Two tiny images per split folder under ``prefix``."""
     return {f"{prefix}{split}/{i}.png": PNG + split.encode() for split in splits for i in range(2)}
 
@@ -138,7 +138,7 @@ def serve_dataset(mirror: FakeMirror, data: bytes) -> list[str]:
 def assert_installed(root: Path) -> None:
     """The dataset sits at root/NAME with its images, and nothing else is left in root."""
     assert sorted(os.listdir(root)) == [NAME]
-    for split in datasets.SPLITS:
+    for split in downloads.SPLITS:
         assert (root / NAME / split / "0.png").read_bytes() == PNG + split.encode()
 
 
@@ -251,7 +251,7 @@ def test_missing_split_named(mirror: FakeMirror, tmp_path: Path) -> None:
 
 
 def test_present_dataset_needs_no_network(tmp_path: Path, closed_port: int) -> None:
-    for split in datasets.SPLITS:
+    for split in downloads.SPLITS:
         (tmp_path / NAME / split).mkdir(parents=True)
         (tmp_path / NAME / split / "a.png").write_bytes(PNG)
     path = download_dataset(NAME, tmp_path, [f"http://127.0.0.1:{closed_port}/ds"], progress=False)
@@ -285,9 +285,9 @@ def test_cityscapes_gives_instructions(tmp_path: Path) -> None:
 
 
 def test_table_matches_paper_counts() -> None:
-    info = datasets.DATASETS["horse2zebra"]
+    info = downloads.DATASETS["horse2zebra"]
     assert info.counts == {"trainA": 1067, "trainB": 1334, "testA": 120, "testB": 140}
-    assert datasets.DATASETS["maps"].paired and not info.paired
+    assert downloads.DATASETS["maps"].paired and not info.paired
 
 
 # ---------------------------------------------------------------------------
@@ -342,7 +342,7 @@ def test_expected_size_mismatch_fails(mirror: FakeMirror, tmp_path: Path) -> Non
 
 
 def test_repeated_cuts_move_on_and_keep_part(mirror: FakeMirror, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(datasets, "_MAX_ATTEMPTS", 1)
+    monkeypatch.setattr(downloads, "MAX_ATTEMPTS", 1)
     mirror.files["/f.bin"] = bytes(100)
     mirror.cut_after["/f.bin"] = 40
     with pytest.raises(DownloadError, match="cut") as caught:
@@ -402,7 +402,7 @@ def test_dataset_script_failure(mirror: FakeMirror, tmp_path: Path) -> None:
     result = run_script("download_cyclegan_dataset.py", NAME, "--root", str(tmp_path / "data"),
                         "--mirror", mirror.url("/none"), cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.startswith(f"error: could not download {NAME}.zip")
+    assert result.stderr.startswith(f"cyclegan-edu: error: could not download {NAME}.zip")
     assert result.stderr.count("error:") == 1 and "Traceback" not in result.stderr
     assert f"{mirror.url('/none')}/{NAME}.zip: HTTP 404" in result.stderr
     assert result.stdout == ""
@@ -421,7 +421,7 @@ def test_pretrained_script_failure(mirror: FakeMirror, tmp_path: Path) -> None:
     result = run_script("download_pretrained.py", "horse2zebra", "--root", str(tmp_path),
                         "--mirror", mirror.url("/none"), cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.startswith("error: could not download horse2zebra.pth")
+    assert result.stderr.startswith("cyclegan-edu: error: could not download horse2zebra.pth")
     assert "Traceback" not in result.stderr
 
 

@@ -6,11 +6,20 @@ import pytest
 import torch
 from torch import nn
 
-from cyclegan_edu import datasets
-from cyclegan_edu.evaluation import (FeatureWeightsUnavailable, diversity, evaluate_generators, fid_kid,
-                                     format_table, ground_truth_metrics, mean_pairwise_distance, paired_scores,
-                                     standard_feature_extractor, with_baseline)
-from cyclegan_edu.toy_dataset import toy_dataset_root
+from cyclegan_edu.data import downloads
+from cyclegan_edu.data.toy_horse2zebra import toy_dataset_root
+from cyclegan_edu.evaluation import (
+    FeatureWeightsUnavailable,
+    diversity,
+    evaluate_generators,
+    fid_kid,
+    format_table,
+    ground_truth_metrics,
+    mean_pairwise_distance,
+    paired_scores,
+    standard_feature_extractor,
+    with_baseline,
+)
 
 
 def images(seed: int, n: int = 6, size: int = 16) -> torch.Tensor:
@@ -81,7 +90,7 @@ def test_fid_and_kid_through_an_injected_feature_extractor():
 
 
 def test_missing_inception_weights_say_what_to_do(tmp_path, monkeypatch):
-    monkeypatch.setattr(datasets, "INCEPTION_MIRRORS", ("http://127.0.0.1:9/nothing",))
+    monkeypatch.setattr(downloads, "INCEPTION_MIRRORS", ("http://127.0.0.1:9/nothing",))
     with pytest.raises(FeatureWeightsUnavailable, match="cyclegan-edu download inception-weights"):
         standard_feature_extractor(tmp_path)
     with pytest.raises(FeatureWeightsUnavailable, match="Inception-v3 weights"):

@@ -2,15 +2,14 @@
 unattempted exercise (NotImplementedError) through."""
 
 import pytest
-import torch
 
-from cyclegan_edu import exercises
 from cyclegan_edu.adversarial import discriminator_loss, minimax_generator_loss, non_saturating_generator_loss
+from cyclegan_edu.course import exercises
+from cyclegan_edu.course.toy2d import mode_coverage
 from cyclegan_edu.cycle_consistency import cycle_loss
 from cyclegan_edu.history_buffer import ImagePool
 from cyclegan_edu.identity_loss import identity_loss
 from cyclegan_edu.lsgan import lsgan_loss
-from cyclegan_edu.mode_collapse import mode_coverage
 from cyclegan_edu.patchgan import receptive_field
 
 

@@ -8,12 +8,19 @@ import pytest
 import torch
 
 from cyclegan_edu import config as presets
-from cyclegan_edu import grading
 from cyclegan_edu.cli import main
 from cyclegan_edu.config import ConfigError
-from cyclegan_edu.grading import (RUN_PARAMETERS, GridError, check_grid, check_same_run, default_notebook,
-                                  flatten_metrics, notebook_parameters, plan_run, read_grid, run_name,
-                                  summary_markdown)
+from cyclegan_edu.course import grading, run_plan
+from cyclegan_edu.course.grading import (
+    GridError,
+    check_grid,
+    default_notebook,
+    flatten_metrics,
+    notebook_parameters,
+    read_grid,
+    summary_markdown,
+)
+from cyclegan_edu.course.run_plan import RUN_PARAMETERS, check_same_run, plan_run, run_name
 
 REPO = Path(__file__).resolve().parents[1]
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
@@ -95,8 +102,8 @@ def test_grids_read_from_yaml_lists_mappings_and_csv(tmp_path):
 
 
 def test_csv_text_is_typed_like_the_notebook_defaults(defaults):
-    rows = check_grid([{"run_id": "a", "adversarial": "false", "cycle_weight": "5", "epochs": "3", "gan_loss": "vanilla"}],
-                      defaults, csv_text=True)
+    row = {"run_id": "a", "adversarial": "false", "cycle_weight": "5", "epochs": "3", "gan_loss": "vanilla"}
+    rows = check_grid([row], defaults, csv_text=True)
     assert rows == [{"run_id": "a", "adversarial": False, "cycle_weight": 5.0, "epochs": 3, "gan_loss": "vanilla"}]
     with pytest.raises(GridError, match="adversarial='maybe'"):
         check_grid([{"run_id": "a", "adversarial": "maybe"}], defaults, csv_text=True)
@@ -161,15 +168,15 @@ def test_grade_without_a_notebook_says_to_pass_one(tmp_path, monkeypatch, capsys
     with pytest.raises(SystemExit) as stopped:
         main(["grade", "--grid", str(grid), "--out", str(tmp_path / "o"), "--notebook", str(tmp_path / "none.ipynb")])
     assert stopped.value.code == 1 and "--notebook PATH" in capsys.readouterr().err
-    monkeypatch.setattr(grading, "__file__", str(tmp_path / "site-packages" / "cyclegan_edu" / "grading.py"))
+    monkeypatch.setattr(grading, "__file__", str(tmp_path / "site-packages" / "cyclegan_edu" / "course" / "grading.py"))
     with pytest.raises(FileNotFoundError, match="pass --notebook PATH"):
         default_notebook()
 
 
 def test_real_data_without_inception_weights_gives_diversity_and_no_failure(toy_env, tmp_path, monkeypatch):
-    from cyclegan_edu import datasets
     from cyclegan_edu.cyclegan import CycleGAN
-    from cyclegan_edu.toy_dataset import toy_dataset_root
+    from cyclegan_edu.data import downloads
+    from cyclegan_edu.data.toy_horse2zebra import toy_dataset_root
 
     toy = toy_dataset_root(cache_dir=toy_env)
     for split in ("testA", "testB"):  # "real" data: no *_truth folders
@@ -181,12 +188,12 @@ def test_real_data_without_inception_weights_gives_diversity_and_no_failure(toy_
     torch.save({"model": {"networks": model.state_dict()}}, tmp_path / "run" / "checkpoints" / "latest.pt")
 
     def offline(*args, **kwargs):
-        raise datasets.DownloadError("no internet here")
-    monkeypatch.setattr(datasets, "download_inception_weights", offline)
+        raise downloads.DownloadError("no internet here")
+    monkeypatch.setattr(downloads, "download_inception_weights", offline)
     config = presets.preset("smoke", data=str(tmp_path / "data"))
-    metrics, note = grading.evaluate_run(tmp_path / "run", config, {}, CPU, tmp_path / "weights")
+    metrics, note = run_plan.evaluate_run(tmp_path / "run", config, {}, CPU, tmp_path / "weights")
     assert note.startswith("diversity only") and "Inception" in note
     assert set(metrics) == {"AtoB", "BtoA"} and set(metrics["AtoB"]) == {"diversity"}
     # the diversity a finished training run already measured is reused, not measured again
-    reused, note = grading.evaluate_run(tmp_path / "no_such_run", config, metrics, CPU, tmp_path / "weights")
+    reused, note = run_plan.evaluate_run(tmp_path / "no_such_run", config, metrics, CPU, tmp_path / "weights")
     assert reused == metrics and note.startswith("diversity only")

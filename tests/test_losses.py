@@ -5,8 +5,13 @@ import math
 import pytest
 import torch
 
-from cyclegan_edu.adversarial import (discriminator_loss, minimax_generator_loss, non_saturating_generator_loss,
-                                      optimal_discriminator, vanilla_gan_loss)
+from cyclegan_edu.adversarial import (
+    discriminator_loss,
+    minimax_generator_loss,
+    non_saturating_generator_loss,
+    optimal_discriminator,
+    vanilla_gan_loss,
+)
 from cyclegan_edu.cycle_consistency import backward_cycle_loss, cycle_loss, forward_cycle_loss
 from cyclegan_edu.identity_loss import identity_loss
 from cyclegan_edu.lsgan import lsgan_discriminator_loss, lsgan_generator_loss, lsgan_loss

@@ -5,8 +5,17 @@ import math
 import torch
 
 from cyclegan_edu.adversarial import optimal_discriminator
-from cyclegan_edu.mode_collapse import (Mixture, coverage_curves, fit_discriminator, grid, js_divergence,
-                                        mode_coverage, pairing_accuracy, ring, train_toy_gan)
+from cyclegan_edu.course.toy2d import (
+    Mixture,
+    coverage_curves,
+    fit_discriminator,
+    grid,
+    js_divergence,
+    mode_coverage,
+    pairing_accuracy,
+    ring,
+    train_toy_gan,
+)
 
 
 def seeded(seed: int = 0) -> torch.Generator:

@@ -5,8 +5,14 @@ import torch
 from torch import nn
 
 from cyclegan_edu.generator import ResnetGenerator, count_parameters, init_weights
-from cyclegan_edu.patchgan import (DISCRIMINATOR_KINDS, PatchDiscriminator, PixelDiscriminator,
-                                   build_discriminator, full_image_layers, receptive_field)
+from cyclegan_edu.patchgan import (
+    DISCRIMINATOR_KINDS,
+    PatchDiscriminator,
+    PixelDiscriminator,
+    build_discriminator,
+    full_image_layers,
+    receptive_field,
+)
 
 
 def test_generator_has_the_papers_parameter_count():
@@ -110,8 +116,9 @@ def test_pixel_discriminator_judges_pixels_independently():
 def test_init_draws_weights_from_normal_002_and_zero_biases():
     torch.manual_seed(0)
     generator = init_weights(ResnetGenerator(9, 64))
-    weights = torch.cat([m.weight.flatten() for m in generator.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
-    biases = torch.cat([m.bias.flatten() for m in generator.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
+    convs = [m for m in generator.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    weights = torch.cat([m.weight.flatten() for m in convs])
+    biases = torch.cat([m.bias.flatten() for m in convs])
     assert abs(weights.mean().item()) < 1e-3
     assert weights.std().item() == pytest.approx(0.02, rel=0.01)
     assert torch.count_nonzero(biases) == 0

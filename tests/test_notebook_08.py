@@ -8,7 +8,7 @@ import papermill
 import pytest
 import torch
 
-from cyclegan_edu.grading import SWITCHES
+from cyclegan_edu.config import ABLATION_SWITCHES
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "08_full_training.ipynb"
 ABLATED = {"gan_loss": "vanilla", "backward_cycle": False, "identity_weight": 0.0, "pool_size": 0,
@@ -55,7 +55,7 @@ def test_results_record_changed_switches_and_their_metrics(runs):
     results = runs["ablated"]
     assert results["switches"] == {**runs["default"]["switches"], **ABLATED}
     assert {name: results["parameters"][name] for name in ABLATED} == ABLATED
-    assert results["config"]["backward_cycle"] is False and set(SWITCHES) <= set(results["config"])
+    assert results["config"]["backward_cycle"] is False and set(ABLATION_SWITCHES) <= set(results["config"])
     for direction in ("AtoB", "BtoA"):
         assert {"psnr", "psnr_identity", "l1", "ssim", "diversity"} <= set(results["metrics"][direction])
     assert results["metrics"] != runs["default"]["metrics"]  # another model was trained
@@ -77,7 +77,8 @@ def test_running_a_finished_run_again_resumes_instead_of_retraining(runs):
 
 
 def test_the_executed_notebook_shows_the_panel_and_one_plot_redrawn_in_place(runs):
-    cells = [cell for cell in nbformat.read(runs["out"] / "default.ipynb", as_version=4).cells if cell.cell_type == "code"]
+    notebook = nbformat.read(runs["out"] / "default.ipynb", as_version=4)
+    cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     outputs = [output for cell in cells for output in cell.outputs]
     assert any("application/vnd.jupyter.widget-view+json" in output.get("data", {}) for output in outputs)
     training_cell = next(cell for cell in cells if "training.train(config, run_dir" in cell.source)

@@ -1,4 +1,4 @@
-"""Notebook conventions (DESIGN section 5) and the student copies made with nbgrader."""
+"""Notebook conventions (install cell, environment banner, `parameters` cell, smoke mode); nbgrader copies."""
 
 import ast
 import re
@@ -9,7 +9,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from cyclegan_edu.student_copies import student_copy, write_student_copies
+from cyclegan_edu.course.student_copies import student_copy, write_student_copies
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
@@ -74,7 +74,7 @@ EXERCISE_NOTEBOOKS = [p for p in NOTEBOOKS if not p.name.startswith(("00", "08")
 def test_each_exercise_has_a_solution_region_and_a_checker(path):
     source = "\n".join(cell.source for cell in code_cells(nbformat.read(path, as_version=4)))
     assert source.count("### BEGIN SOLUTION") == source.count("### END SOLUTION") >= 1
-    assert "exercises.check_" in source or "from cyclegan_edu.exercises import" in source
+    assert "exercises.check_" in source or "from cyclegan_edu.course.exercises import" in source
 
 
 def run_until_error(nb, cwd):

@@ -20,7 +20,8 @@ class OfficialResnetBlock(nn.Module):
         super().__init__()
         block = []
         for i in range(2):
-            block += [nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, kernel_size=3, padding=0, bias=True), nn.InstanceNorm2d(dim)]
+            block += [nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, kernel_size=3, padding=0, bias=True),
+                      nn.InstanceNorm2d(dim)]
             if i == 0:
                 block += [nn.ReLU(True)]
         self.conv_block = nn.Sequential(*block)

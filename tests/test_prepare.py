@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from cyclegan_edu.data import DataError, UnalignedDataset
-from cyclegan_edu.prepare import prepare_custom_dataset
+from cyclegan_edu.data.image_folders import DataError, UnalignedDataset
+from cyclegan_edu.data.prepare_folders import prepare_custom_dataset
 
 SCRIPT = Path(__file__).resolve().parents[1] / "data_scripts" / "prepare_custom_dataset.py"
 
@@ -55,7 +55,8 @@ def test_a_non_empty_output_folder_is_never_overwritten(tmp_path):
 
 def test_script_reports_skipped_files_and_bad_arguments(tmp_path):
     a, b = user_folders(tmp_path)
-    ok = subprocess.run([sys.executable, str(SCRIPT), str(a), str(b), str(tmp_path / "out")], capture_output=True, text=True)
+    ok = subprocess.run([sys.executable, str(SCRIPT), str(a), str(b), str(tmp_path / "out")],
+                        capture_output=True, text=True)
     assert ok.returncode == 0 and "skipped" in ok.stdout and "broken.jpg" in ok.stdout
     bad = subprocess.run([sys.executable, str(SCRIPT), str(a), str(b), str(tmp_path / "o2"), "--size", "30"],
                          capture_output=True, text=True)

@@ -2,7 +2,7 @@
 
 import torch
 
-from cyclegan_edu import tint_task
+from cyclegan_edu.course import tint_task
 
 
 def test_the_two_domains_differ_only_on_the_disk():

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cyclegan_edu import toy_dataset
-from cyclegan_edu.toy_dataset import (
+from cyclegan_edu.data import toy_horse2zebra
+from cyclegan_edu.data.toy_horse2zebra import (
     TOY_DATASET_NAME,
     TOY_DATASET_VERSION,
     animal_mask,
@@ -25,7 +25,8 @@ from cyclegan_edu.toy_dataset import (
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "data_scripts" / "make_toy_dataset.py"
 SIZE, N_TRAIN, N_TEST = 64, 4, 3
-FOLDERS = {"trainA": N_TRAIN, "trainB": N_TRAIN, "testA": N_TEST, "testB": N_TEST, "testA_truth": N_TEST, "testB_truth": N_TEST}
+FOLDERS = {"trainA": N_TRAIN, "trainB": N_TRAIN, "testA": N_TEST, "testB": N_TEST,
+           "testA_truth": N_TEST, "testB_truth": N_TEST}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,8 @@ def pixels(path: Path) -> np.ndarray:
 
 def file_hashes(root: Path) -> dict[str, str]:
     """SHA-256 of every file under ``root``, keyed by relative path."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    files = [p for p in sorted(root.rglob("*")) if p.is_file()]
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def test_layout_and_counts(dataset: Path) -> None:
@@ -152,7 +154,7 @@ def test_interrupted_build_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mo
     def crash(*args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(toy_dataset, "_save_png", crash)
+    monkeypatch.setattr(toy_horse2zebra, "save_png", crash)
     with pytest.raises(KeyboardInterrupt):
         build_toy_dataset(tmp_path / "data", size=32, n_train=2, n_test=1)
     assert list(tmp_path.iterdir()) == []
@@ -161,14 +163,14 @@ def test_interrupted_build_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mo
 def test_losing_a_build_race_returns_the_winners_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     reference = file_hashes(build_toy_dataset(tmp_path / "reference", size=32, n_train=2, n_test=1))
     out = tmp_path / "data"
-    write_dataset = toy_dataset._write_dataset
+    write_dataset = toy_horse2zebra.write_dataset
 
     def rival_finishes_first(root: Path, settings: object) -> None:
-        monkeypatch.setattr(toy_dataset, "_write_dataset", write_dataset)
+        monkeypatch.setattr(toy_horse2zebra, "write_dataset", write_dataset)
         build_toy_dataset(out, size=32, n_train=2, n_test=1)
         write_dataset(root, settings)
 
-    monkeypatch.setattr(toy_dataset, "_write_dataset", rival_finishes_first)
+    monkeypatch.setattr(toy_horse2zebra, "write_dataset", rival_finishes_first)
     assert build_toy_dataset(out, size=32, n_train=2, n_test=1) == out
     assert file_hashes(out) == reference
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "reference"]
@@ -183,14 +185,15 @@ def test_toy_dataset_root_builds_once_then_reuses(tmp_path: Path, monkeypatch: p
     def no_rebuild(*args: object) -> None:
         raise AssertionError("the dataset was rendered again")
 
-    monkeypatch.setattr(toy_dataset, "render", no_rebuild)
+    monkeypatch.setattr(toy_horse2zebra, "render", no_rebuild)
     monkeypatch.delenv("CYCLEGAN_EDU_CACHE")
     assert toy_dataset_root(seed=3, size=32, cache_dir=tmp_path) == root
 
 
 def test_script_builds_a_dataset(tmp_path: Path) -> None:
     out = tmp_path / "data"
-    command = [sys.executable, str(SCRIPT), "--out", str(out), "--size", "32", "--n-train", "2", "--n-test", "1", "--seed", "5"]
+    command = [sys.executable, str(SCRIPT), "--out", str(out), "--size", "32", "--n-train", "2", "--n-test", "1",
+               "--seed", "5"]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     assert str(out) in result.stdout
     assert "seed: 5" in (out / "README.txt").read_text(encoding="utf-8")

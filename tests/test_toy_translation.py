@@ -3,12 +3,18 @@
 import pytest
 import torch
 
+from cyclegan_edu.course.history_experiment import pool_answer_ages, train_gan_with_history
+from cyclegan_edu.course.ring_translation import (
+    correspondence_accuracy,
+    mode_transitions,
+    permutation_mappings,
+    rotate,
+    rotated,
+    train_ring_translation,
+)
+from cyclegan_edu.course.toy2d import ring
 from cyclegan_edu.cycle_consistency import backward_cycle_loss, forward_cycle_loss
 from cyclegan_edu.history_buffer import ImagePool
-from cyclegan_edu.mode_collapse import ring
-from cyclegan_edu.toy_translation import (correspondence_accuracy, mode_transitions, permutation_mappings,
-                                          pool_answer_ages, rotate, rotated, train_gan_with_history,
-                                          train_ring_translation)
 
 SOURCE = ring()
 TARGET = rotated(SOURCE, 22.5)

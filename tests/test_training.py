@@ -12,9 +12,14 @@ import torch
 
 from cyclegan_edu import config as presets
 from cyclegan_edu.cyclegan import CycleGAN
-from cyclegan_edu.toy_dataset import toy_dataset_root
-from cyclegan_edu.training import (RunFolderError, Trainer, TrainingDiverged, lr_factor, make_schedulers,
-                                   read_history, resume, select_device, train)
+from cyclegan_edu.data.toy_horse2zebra import toy_dataset_root
+from cyclegan_edu.devices import select_device
+from cyclegan_edu.run_folder import RunFolder
+from cyclegan_edu.training import RunFolderError, Trainer, TrainingDiverged, lr_factor, make_schedulers, resume, train
+
+
+def read_history(run_dir) -> list[dict[str, float]]:
+    return RunFolder(run_dir).read_history()
 
 
 @pytest.mark.parametrize("epoch, factor", [(1, 1.0), (100, 1.0), (101, 1 - 1 / 101), (150, 1 - 50 / 101),
@@ -45,7 +50,7 @@ def test_auto_device_is_the_cpu_here():
 
 
 def weights(out_dir) -> dict[str, torch.Tensor]:
-    return torch.load(out_dir / "checkpoints" / "latest.pt", weights_only=True)["model"]["networks"]
+    return RunFolder(out_dir).load_checkpoint()["model"]["networks"]
 
 
 def test_a_run_on_data_without_ground_truth_still_scores_diversity(toy_env, tmp_path):

@@ -7,17 +7,19 @@ import pytest
 from PIL import Image
 
 from cyclegan_edu import config as presets
-from cyclegan_edu.grading import SWITCHES
-from cyclegan_edu.plots import LOSS_PANELS, SAMPLE_ROWS, TrainingView, figure_png
-from cyclegan_edu.widgets import AblationPanel, objective_text
+from cyclegan_edu.config import ABLATION_SWITCHES
+from cyclegan_edu.course.plots import LOSS_PANELS, SAMPLE_ROWS, TrainingView, figure_png
+from cyclegan_edu.course.widgets import AblationPanel, objective_text
+from cyclegan_edu.run_folder import RunFolder
 
 
 def test_panel_starts_at_the_parameter_values():
     config = presets.preset("quick", gan_loss="vanilla", forward_cycle=False, cycle_weight=7.5, identity_weight=0.0,
                             pool_size=12, discriminator="pixel")
     panel = AblationPanel(config)
-    assert set(panel.controls) == set(SWITCHES)
-    assert {name: control.value for name, control in panel.controls.items()} == {n: getattr(config, n) for n in SWITCHES}
+    assert set(panel.controls) == set(ABLATION_SWITCHES)
+    values = {name: control.value for name, control in panel.controls.items()}
+    assert values == {n: getattr(config, n) for n in ABLATION_SWITCHES}
 
 
 def test_editing_a_widget_changes_the_config_and_nothing_else():
@@ -26,8 +28,9 @@ def test_editing_a_widget_changes_the_config_and_nothing_else():
     panel.controls["backward_cycle"].value = False
     panel.controls["cycle_weight"].value = 5.0
     panel.controls["discriminator"].value = "patch16"
-    assert (panel.config.backward_cycle, panel.config.cycle_weight, panel.config.discriminator) == (False, 5.0, "patch16")
-    assert panel.config.crop_size == original.crop_size and original.backward_cycle  # a new Config; the old is untouched
+    changed = panel.config
+    assert (changed.backward_cycle, changed.cycle_weight, changed.discriminator) == (False, 5.0, "patch16")
+    assert changed.crop_size == original.crop_size and original.backward_cycle  # a new Config; the old is untouched
 
 
 def test_a_large_parameter_widens_its_slider_instead_of_being_clipped():
@@ -39,14 +42,16 @@ def test_study_variant_sets_the_switches_of_table4_rows():
     panel = AblationPanel(presets.preset("quick", gan_loss="vanilla"))
     panel.variant.value = "gan_alone"
     config = panel.config
-    assert (config.adversarial, config.forward_cycle, config.backward_cycle, config.identity_weight) == (True, False, False, 0.0)
+    switches = (config.adversarial, config.forward_cycle, config.backward_cycle, config.identity_weight)
+    assert switches == (True, False, False, 0.0)
     assert config.gan_loss == "lsgan"  # the rest back to the paper's values
     panel.variant.value = "cycle_alone"
     assert not panel.config.adversarial and panel.config.forward_cycle and panel.config.backward_cycle
 
 
 def test_objective_text_names_the_active_terms():
-    assert objective_text(presets.paper()) == "L_GAN(G, D_Y) + L_GAN(F, D_X) [lsgan] + 10 * L_cyc(forward + backward) + 5 * L_identity"
+    expected = "L_GAN(G, D_Y) + L_GAN(F, D_X) [lsgan] + 10 * L_cyc(forward + backward) + 5 * L_identity"
+    assert objective_text(presets.paper()) == expected
     text = objective_text(presets.preset("quick", adversarial=False, backward_cycle=False, identity_weight=0.0))
     assert text == "10 * L_cyc(forward)"
 
@@ -66,8 +71,8 @@ def test_training_view_adds_each_epoch_and_draws_the_latest_samples(tmp_path):
               "identity_a": 1.0, "identity_b": 1.1, "G_total": 8.5, "D_a": 0.25, "D_b": 0.24,
               "seconds": 2.0, "seconds_per_iteration": 0.1}
     view = TrainingView()
-    view.update(record, SimpleNamespace(out_dir=tmp_path))
-    view.update({**record, "epoch": 2}, SimpleNamespace(out_dir=tmp_path))
+    view.update(record, SimpleNamespace(folder=RunFolder(tmp_path)))
+    view.update({**record, "epoch": 2}, SimpleNamespace(folder=RunFolder(tmp_path)))
     assert [row["epoch"] for row in view.history] == [1.0, 2.0]
     assert "epoch 2:" in view.status() and "100 ms per iteration" in view.status()
     figure = view.render()

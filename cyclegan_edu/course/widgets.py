@@ -20,8 +20,7 @@ from typing import Any
 import ipywidgets as w
 
 from cyclegan_edu.ablation import VARIANTS
-from cyclegan_edu.config import GAN_LOSSES, Config, ConfigError
-from cyclegan_edu.grading import SWITCHES
+from cyclegan_edu.config import ABLATION_SWITCHES, GAN_LOSSES, Config, ConfigError
 from cyclegan_edu.patchgan import DISCRIMINATOR_KINDS
 
 KEEP = "(as set below)"
@@ -44,7 +43,7 @@ def objective_text(config: Config) -> str:
 class AblationPanel:
     """Checkboxes, dropdowns and sliders for the ablation switches of a Config.
 
-    `panel.controls[name]` is the widget of Config field `name` (see grading.SWITCHES); changing its
+    `panel.controls[name]` is the widget of Config field `name` (see config.ABLATION_SWITCHES); changing its
     value replaces `panel.config` with a copy holding the new value. The "study variant" dropdown sets
     the switches of one variant of `cyclegan_edu.ablation.VARIANTS` (Table 4's rows and more).
     """
@@ -84,7 +83,7 @@ class AblationPanel:
         """Set the controls to a study variant: the paper's switches, then the variant's changes."""
         if variant == KEEP:
             return
-        values = {name: getattr(Config(), name) for name in SWITCHES} | VARIANTS[variant]
+        values = {name: getattr(Config(), name) for name in ABLATION_SWITCHES} | VARIANTS[variant]
         for name, value in values.items():
             self.controls[name].value = value
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import nbformat
 from nbgrader.preprocessors import ClearSolutions
 
+from cyclegan_edu.errors import InputNotFound, WouldOverwrite
+
 
 def student_copy(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The notebook with solution regions cleared and outputs removed."""
@@ -29,9 +31,9 @@ def write_student_copies(source: Path | str, destination: Path | str) -> list[Pa
     source, destination = Path(source), Path(destination)
     notebooks = sorted(source.glob("*.ipynb"))
     if not notebooks:
-        raise FileNotFoundError(f"No notebooks in {source}.")
+        raise InputNotFound(f"No notebooks in {source}: give the folder of the notebooks with solutions.")
     if destination.resolve() == source.resolve():
-        raise FileExistsError("Write the student copies to another folder, not over the notebooks with solutions.")
+        raise WouldOverwrite("Write the student copies to another folder, not over the notebooks with solutions.")
     destination.mkdir(parents=True, exist_ok=True)
     written = []
     for path in notebooks:

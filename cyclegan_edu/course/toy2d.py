@@ -1,4 +1,4 @@
-"""Mode collapse on 2-D toys (paper Section 3.2; Goodfellow 2016; VEEGAN; PacGAN).
+"""The 2-D toolkit of notebooks 01 to 05: mode collapse on toy mixtures (paper Section 3.2; VEEGAN; PacGAN).
 
 A GAN's generator is rewarded for fooling the discriminator, not for covering the data: it can
 put all its samples on a few modes and still score well. The paper names this mode collapse
@@ -23,15 +23,14 @@ the outputs fools D equally, Section 3.2).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import torch
 from torch import nn
 
-from cyclegan_edu.adversarial import (discriminator_loss, minimax_generator_loss,
-                                      non_saturating_generator_loss)
+from cyclegan_edu.adversarial import discriminator_loss, minimax_generator_loss, non_saturating_generator_loss
 from cyclegan_edu.history_buffer import ImagePool
 from cyclegan_edu.lsgan import lsgan_discriminator_loss, lsgan_generator_loss
 

@@ -7,16 +7,17 @@ A `NotImplementedError` (an exercise not yet attempted) is let through unchanged
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
 from cyclegan_edu.adversarial import discriminator_loss, non_saturating_generator_loss
+from cyclegan_edu.course.toy2d import Mixture, grid, mode_coverage, ring
 from cyclegan_edu.cycle_consistency import cycle_loss
 from cyclegan_edu.identity_loss import identity_loss
 from cyclegan_edu.lsgan import lsgan_loss
-from cyclegan_edu.mode_collapse import Mixture, grid, mode_coverage, ring
 from cyclegan_edu.patchgan import receptive_field
 
 
@@ -53,7 +54,8 @@ def seeded_tensors(seed: int, *shapes: tuple[int, ...], scale: float = 1.0) -> t
 
 def check_discriminator_loss(answer: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
     """answer(real_logits, fake_logits) = -(E[log D(y)] + E[log(1 - D(G(x)))]) (notebook 01)."""
-    cases = [seeded_tensors(s, (16,), (16,), scale=3.0) for s in range(3)] + [(torch.tensor([30.0]), torch.tensor([-30.0]))]
+    cases = [seeded_tensors(s, (16,), (16,), scale=3.0) for s in range(3)]
+    cases.append((torch.tensor([30.0]), torch.tensor([-30.0])))
     return compare("discriminator loss, Eq. 1", answer, discriminator_loss, cases)
 
 
@@ -117,7 +119,8 @@ def check_image_pool(pool_class: Callable[[int, int], Any]) -> bool:
     for value in range(5):
         out = pool.query(torch.full((1, 1, 2, 2), float(value)))
         if out.shape != (1, 1, 2, 2) or out.flatten()[0].item() != value:
-            return report(name, f"while filling, query should return the new image {value}, got {out.flatten().tolist()}")
+            return report(name, f"while filling, query should return the new image {value}, "
+                                f"got {out.flatten().tolist()}")
     stored = set(range(5))
     from_history = 0
     for step in range(2000):

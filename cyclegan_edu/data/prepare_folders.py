@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from cyclegan_edu.data import DataError, find_images, load_rgb
+from cyclegan_edu.data.image_folders import DataError, find_images, load_rgb
 
 
 @dataclass

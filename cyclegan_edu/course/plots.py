@@ -2,7 +2,7 @@
 
 `TrainingView.update` has the signature of the trainer's `on_epoch_end(record, trainer)` callback:
 
-    view = TrainingView(read_history(run_dir))   # earlier epochs of a resumed run, if any
+    view = TrainingView(RunFolder(run_dir).read_history())   # earlier epochs of a resumed run, if any
     view.show()
     train(config, run_dir, on_epoch_end=view.update)
 
@@ -14,8 +14,9 @@ halved least-squares losses; the last panel is the learning rate of Section 4's 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -23,9 +24,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from PIL import Image as PILImage
 
-# Rows of the trainer's sample grids (training.Trainer.save_samples), top to bottom.
-SAMPLE_ROWS = ("real A", "G(A)", "F(G(A))", "real B", "F(B)", "G(F(B))")
-GRID_PADDING = 2
+from cyclegan_edu.run_folder import SAMPLE_GRID_PADDING, SAMPLE_ROWS
+
+# Every loss of cyclegan.LOSS_NAMES but the total, grouped by the term of Eq. 3 it belongs to.
 LOSS_PANELS: dict[str, tuple[tuple[str, str], ...]] = {
     "adversarial (G, F)": (("G_gan_ab", "G: A to B"), ("G_gan_ba", "F: B to A")),
     "cycle, x lambda": (("cycle_a", "F(G(a)) vs a"), ("cycle_b", "G(F(b)) vs b")),
@@ -54,8 +55,8 @@ def draw_samples(image: np.ndarray, axis: Axes, rows: Sequence[str] = SAMPLE_ROW
     """A sample grid (H, W, 3) with each row named: input, translation, reconstruction, both ways."""
     axis.clear()
     axis.imshow(image)
-    row_height = (image.shape[0] - GRID_PADDING) / len(rows)
-    axis.set_yticks([GRID_PADDING / 2 + row_height * (i + 0.5) for i in range(len(rows))], labels=list(rows))
+    row_height = (image.shape[0] - SAMPLE_GRID_PADDING) / len(rows)
+    axis.set_yticks([SAMPLE_GRID_PADDING / 2 + row_height * (i + 0.5) for i in range(len(rows))], labels=list(rows))
     axis.set_xticks([])
     axis.tick_params(length=0)
 
@@ -97,8 +98,9 @@ class TrainingView:
         if not self.history:
             return "no epoch finished yet"
         last = self.history[-1]
-        return (f"epoch {int(last['epoch'])}: G total {last['G_total']:.3f}, D_X {last['D_a']:.3f}, D_Y {last['D_b']:.3f}, "
-                f"lr {last['lr']:.2e}, {last['seconds_per_iteration'] * 1000:.0f} ms per iteration")
+        return (f"epoch {int(last['epoch'])}: G total {last['G_total']:.3f}, D_X {last['D_a']:.3f}, "
+                f"D_Y {last['D_b']:.3f}, lr {last['lr']:.2e}, "
+                f"{last['seconds_per_iteration'] * 1000:.0f} ms per iteration")
 
     def show(self) -> None:
         """Display the plot and the status line once; `update` then replaces them."""
@@ -112,7 +114,7 @@ class TrainingView:
         from IPython.display import Image, Pretty
 
         self.history.append({k: float(v) for k, v in record.items()})
-        self.sample_path = Path(trainer.out_dir) / "samples" / "latest.png"
+        self.sample_path = trainer.folder.latest_samples
         if not self.handles or None in self.handles:  # not shown yet, or outside IPython (no handles)
             self.show()
             return

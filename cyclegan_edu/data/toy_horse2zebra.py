@@ -13,11 +13,11 @@ Why a toy dataset?
     (L1, PSNR, SSIM).
 
 Scene model
-    A :class:`Scene` is a handful of numbers drawn from a numpy Generator: the
+    A `Scene` is a handful of numbers drawn from a numpy Generator: the
     horizon height, a sky gradient with a sun, a softly textured meadow, and
     one animal (position, size, facing left or right, leg phase, brown
     shade). The animal is a union of simple shapes: a body ellipse, a neck,
-    a head, an ear, a tail and four swinging legs. :func:`render` draws the
+    a head, an ear, a tail and four swinging legs. `render` draws the
     scene with 4x (2x above 64 px) supersampling and box-filters it down, so
     edges are smooth.
 
@@ -30,8 +30,8 @@ Scene model
     a small network to learn, and the B rendering of an A scene is its exact
     translation, and vice versa.
 
-Layout written by :func:`build_toy_dataset` (same layout as the paper's
-datasets, plus truth)::
+Layout written by `build_toy_dataset` (same layout as the paper's
+datasets, plus truth):
 
     trainA/ trainB/ testA/ testB/    000000.png, 000001.png, ...
     testA_truth/NAME                 domain-B rendering of testA/NAME's scene
@@ -54,45 +54,51 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from cyclegan_edu.data import cache
+from cyclegan_edu.errors import UserError, WouldOverwrite
+
 TOY_DATASET_NAME = "toy_horse2zebra"
 TOY_DATASET_VERSION = 3  # bump when the pictures change, so caches of older builds are not reused
 DOMAINS = ("A", "B")
 SPLITS = ("trainA", "trainB", "testA", "testB")
 TRUTH_FOLDERS = {"testA": "testA_truth", "testB": "testB_truth"}
-CACHE_ENV_VAR = "CYCLEGAN_EDU_CACHE"
 
 Point = tuple[float, float]
 RGB = tuple[float, float, float]
 
 # Animal geometry, in units of the body length, x pointing the way the animal
 # faces and y pointing down, both measured from the centre of the body.
-_BODY_HALF_HEIGHT = 0.25
-_NECK = ((0.32, -0.05), (0.52, -0.42), 0.085)  # start, end, radius
-_HEAD = ((0.63, -0.40), (0.17, 0.075), math.radians(35))  # centre, semi-axes, tilt
-_EAR = ((0.52, -0.46), (0.49, -0.56), 0.028)
-_TAIL = ((-0.47, -0.10), (-0.60, 0.30), 0.032)
-_LEG_TOP_Y = 0.12
-_LEG_LENGTH = 0.52
-_LEG_RADIUS = 0.048
-_LEG_SWING = math.radians(18)
-_LEGS = ((0.26, 0.0), (0.37, math.pi), (-0.28, 0.5 * math.pi), (-0.38, 1.5 * math.pi))  # x, phase
+BODY_HALF_HEIGHT = 0.25
+NECK = ((0.32, -0.05), (0.52, -0.42), 0.085)  # start, end, radius
+HEAD = ((0.63, -0.40), (0.17, 0.075), math.radians(35))  # centre, semi-axes, tilt
+EAR = ((0.52, -0.46), (0.49, -0.56), 0.028)
+TAIL = ((-0.47, -0.10), (-0.60, 0.30), 0.032)
+LEG_TOP_Y = 0.12
+LEG_LENGTH = 0.52
+LEG_RADIUS = 0.048
+LEG_SWING = math.radians(18)
+LEGS = ((0.26, 0.0), (0.37, math.pi), (-0.28, 0.5 * math.pi), (-0.38, 1.5 * math.pi))  # x, phase
 # Bounding box of the animal (same units), used to keep it inside the picture:
 # the tail reaches back, the head forward, the ear up and the hooves down.
-_REACH_BACK, _REACH_FRONT, _REACH_UP = 0.64, 0.78, 0.59
-_REACH_DOWN = _LEG_TOP_Y + _LEG_LENGTH + _LEG_RADIUS
+REACH_BACK, REACH_FRONT, REACH_UP = 0.64, 0.78, 0.59
+REACH_DOWN = LEG_TOP_Y + LEG_LENGTH + LEG_RADIUS
 
-_STRIPE_PERIOD = 1 / 8  # of the image side: 8 px at 64 px
-_BLACK = np.array([24, 24, 26], dtype=np.float32)
-_WHITE = np.array([238, 238, 232], dtype=np.float32)
-_SUN_COLOUR = np.array([255, 236, 150], dtype=np.float32)
+STRIPE_PERIOD = 1 / 8  # of the image side: 8 px at 64 px
+BLACK = np.array([24, 24, 26], dtype=np.float32)
+WHITE = np.array([238, 238, 232], dtype=np.float32)
+SUN_COLOUR = np.array([255, 236, 150], dtype=np.float32)
+
+
+class ToyDatasetError(UserError, ValueError):
+    """Settings the toy dataset cannot be built or drawn with; the message says which to change."""
 
 
 @dataclass(frozen=True)
 class Scene:
     """Parameters of one picture; positions are fractions of the image side.
 
-    ``x``/``y`` is the centre of the animal's body, ``length`` its body length,
-    ``facing`` +1 (right) or -1 (left), ``coat`` the brown of domain A.
+    `x`/`y` is the centre of the animal's body, `length` its body length,
+    `facing` +1 (right) or -1 (left), `coat` the brown of domain A.
     """
 
     horizon: float
@@ -109,19 +115,19 @@ class Scene:
     coat: RGB
 
 
-def _colour(rng: np.random.Generator, low: RGB, high: RGB) -> RGB:
-    """Draw an RGB colour channel-wise uniformly between ``low`` and ``high``."""
+def random_colour(rng: np.random.Generator, low: RGB, high: RGB) -> RGB:
+    """Draw an RGB colour channel-wise uniformly between `low` and `high`."""
     r, g, b = rng.uniform(low, high)
     return (float(r), float(g), float(b))
 
 
-def _brown(rng: np.random.Generator) -> RGB:
+def random_brown(rng: np.random.Generator) -> RGB:
     """Draw a horse-brown coat colour, from chestnut to bay."""
     red = rng.uniform(105.0, 170.0)
     return (float(red), float(red * rng.uniform(0.52, 0.66)), float(red * rng.uniform(0.28, 0.40)))
 
 
-def _sun(rng: np.random.Generator, horizon: float) -> tuple[float, float, float]:
+def random_sun(rng: np.random.Generator, horizon: float) -> tuple[float, float, float]:
     """Draw a sun (x, y, radius) that stays well above the horizon."""
     return (float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.06, horizon - 0.1)), float(rng.uniform(0.04, 0.07)))
 
@@ -131,62 +137,62 @@ def sample_scene(rng: np.random.Generator) -> Scene:
     horizon = float(rng.uniform(0.30, 0.48))
     length = float(rng.uniform(0.48, 0.62))
     facing = int(rng.choice((-1, 1)))
-    left, right = (_REACH_BACK, _REACH_FRONT) if facing > 0 else (_REACH_FRONT, _REACH_BACK)
+    left, right = (REACH_BACK, REACH_FRONT) if facing > 0 else (REACH_FRONT, REACH_BACK)
     x = float(rng.uniform(0.03 + left * length, 0.97 - right * length))
-    low_y = max(horizon + 0.12 - _REACH_DOWN * length, 0.03 + _REACH_UP * length)
-    y = float(rng.uniform(low_y, 0.97 - _REACH_DOWN * length))
+    low_y = max(horizon + 0.12 - REACH_DOWN * length, 0.03 + REACH_UP * length)
+    y = float(rng.uniform(low_y, 0.97 - REACH_DOWN * length))
     return Scene(
         horizon=horizon,
-        sky_top=_colour(rng, (40, 95, 180), (90, 150, 235)),
-        sky_bottom=_colour(rng, (130, 180, 225), (175, 215, 250)),
-        grass=_colour(rng, (55, 120, 35), (100, 165, 70)),
+        sky_top=random_colour(rng, (40, 95, 180), (90, 150, 235)),
+        sky_bottom=random_colour(rng, (130, 180, 225), (175, 215, 250)),
+        grass=random_colour(rng, (55, 120, 35), (100, 165, 70)),
         grass_phase=(float(rng.uniform(0, 1)), float(rng.uniform(0, 1))),
-        sun=_sun(rng, horizon),
+        sun=random_sun(rng, horizon),
         x=x,
         y=y,
         length=length,
         facing=facing,
         leg_phase=float(rng.uniform(0, 2 * math.pi)),
-        coat=_brown(rng),
+        coat=random_brown(rng),
     )
 
 
 def scenes_for_split(seed: int, split: str, count: int) -> list[Scene]:
-    """The scenes of ``split`` (one of :data:`SPLITS`), in file order.
+    """The scenes of `split` (one of `SPLITS`), in file order.
 
-    Each split has its own random stream ``default_rng([seed, split index])``,
-    so the scene of e.g. ``testA/000007.png`` is ``scenes_for_split(seed,
-    "testA", n)[7]``.
+    Each split has its own random stream `default_rng([seed, split index])`,
+    so the scene of e.g. `testA/000007.png` is `scenes_for_split(seed,
+    "testA", n)[7]`.
     """
     rng = np.random.default_rng([seed, SPLITS.index(split)])
     return [sample_scene(rng) for _ in range(count)]
 
 
-def _supersampling(size: int) -> int:
+def supersampling_factor(size: int) -> int:
     """Supersampling factor: 4x for small images, 2x above 64 px."""
     return 4 if size <= 64 else 2
 
 
-def _pixel_coords(size: int) -> np.ndarray:
+def pixel_coords(size: int) -> np.ndarray:
     """Centres of the supersampled pixels along one side, as fractions of the side.
 
     The image is square, so the same vector serves for x (columns) and y (rows).
     """
-    n = size * _supersampling(size)
+    n = size * supersampling_factor(size)
     return ((np.arange(n) + 0.5) / n).astype(np.float32)
 
 
-def _window(coords: np.ndarray, low: float, high: float) -> slice:
-    """Index range of the sorted ``coords`` that lie within [low, high]."""
+def window_slice(coords: np.ndarray, low: float, high: float) -> slice:
+    """Index range of the sorted `coords` that lie within [low, high]."""
     start, stop = np.searchsorted(coords, (low, high))
     return slice(int(start), int(stop))
 
 
-def _fill_ellipse(mask: np.ndarray, coords: np.ndarray, centre: Point, axes: Point, angle: float) -> None:
-    """Set ``mask`` inside an ellipse rotated by ``angle`` (radians, y pointing down)."""
+def fill_ellipse(mask: np.ndarray, coords: np.ndarray, centre: Point, axes: Point, angle: float) -> None:
+    """Set `mask` inside an ellipse rotated by `angle` (radians, y pointing down)."""
     reach = max(axes)
-    rows = _window(coords, centre[1] - reach, centre[1] + reach)
-    cols = _window(coords, centre[0] - reach, centre[0] + reach)
+    rows = window_slice(coords, centre[1] - reach, centre[1] + reach)
+    cols = window_slice(coords, centre[0] - reach, centre[0] + reach)
     dx, dy = coords[None, cols] - centre[0], coords[rows, None] - centre[1]
     cos, sin = math.cos(angle), math.sin(angle)
     u = (dx * cos + dy * sin) / axes[0]
@@ -194,47 +200,47 @@ def _fill_ellipse(mask: np.ndarray, coords: np.ndarray, centre: Point, axes: Poi
     mask[rows, cols] |= u * u + w * w <= 1.0
 
 
-def _fill_capsule(mask: np.ndarray, coords: np.ndarray, start: Point, end: Point, radius: float) -> None:
-    """Set ``mask`` at the points closer than ``radius`` to the segment start-end."""
-    rows = _window(coords, min(start[1], end[1]) - radius, max(start[1], end[1]) + radius)
-    cols = _window(coords, min(start[0], end[0]) - radius, max(start[0], end[0]) + radius)
+def fill_capsule(mask: np.ndarray, coords: np.ndarray, start: Point, end: Point, radius: float) -> None:
+    """Set `mask` at the points closer than `radius` to the segment start-end."""
+    rows = window_slice(coords, min(start[1], end[1]) - radius, max(start[1], end[1]) + radius)
+    cols = window_slice(coords, min(start[0], end[0]) - radius, max(start[0], end[0]) + radius)
     dx, dy = coords[None, cols] - start[0], coords[rows, None] - start[1]
     vx, vy = end[0] - start[0], end[1] - start[1]
     t = np.clip((dx * vx + dy * vy) / (vx * vx + vy * vy), 0.0, 1.0)
     mask[rows, cols] |= (dx - t * vx) ** 2 + (dy - t * vy) ** 2 <= radius * radius
 
 
-def _to_image(scene: Scene, point: Point) -> Point:
+def to_image_coords(scene: Scene, point: Point) -> Point:
     """Map a point from animal coordinates to image fractions."""
     return (scene.x + scene.facing * scene.length * point[0], scene.y + scene.length * point[1])
 
 
-def _leg_segments(scene: Scene) -> list[tuple[Point, Point]]:
+def leg_segments(scene: Scene) -> list[tuple[Point, Point]]:
     """Top and hoof of each leg in animal coordinates, swung by the leg phase."""
     segments = []
-    for x, phase in _LEGS:
-        swing = _LEG_SWING * math.sin(scene.leg_phase + phase)
-        hoof = (x + _LEG_LENGTH * math.sin(swing), _LEG_TOP_Y + _LEG_LENGTH * math.cos(swing))
-        segments.append(((x, _LEG_TOP_Y), hoof))
+    for x, phase in LEGS:
+        swing = LEG_SWING * math.sin(scene.leg_phase + phase)
+        hoof = (x + LEG_LENGTH * math.sin(swing), LEG_TOP_Y + LEG_LENGTH * math.cos(swing))
+        segments.append(((x, LEG_TOP_Y), hoof))
     return segments
 
 
-def _animal_parts(scene: Scene, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def animal_parts(scene: Scene, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Masks of the animal's trunk (body, neck, head, ear, tail) and of its legs."""
     size = scene.length
     trunk = np.zeros((coords.size, coords.size), dtype=bool)
-    _fill_ellipse(trunk, coords, (scene.x, scene.y), (0.5 * size, _BODY_HALF_HEIGHT * size), 0.0)
-    for start, end, radius in (_NECK, _EAR, _TAIL):
-        _fill_capsule(trunk, coords, _to_image(scene, start), _to_image(scene, end), radius * size)
-    centre, axes, tilt = _HEAD
-    _fill_ellipse(trunk, coords, _to_image(scene, centre), (axes[0] * size, axes[1] * size), scene.facing * tilt)
+    fill_ellipse(trunk, coords, (scene.x, scene.y), (0.5 * size, BODY_HALF_HEIGHT * size), 0.0)
+    for start, end, radius in (NECK, EAR, TAIL):
+        fill_capsule(trunk, coords, to_image_coords(scene, start), to_image_coords(scene, end), radius * size)
+    centre, axes, tilt = HEAD
+    fill_ellipse(trunk, coords, to_image_coords(scene, centre), (axes[0] * size, axes[1] * size), scene.facing * tilt)
     legs = np.zeros_like(trunk)
-    for top, hoof in _leg_segments(scene):
-        _fill_capsule(legs, coords, _to_image(scene, top), _to_image(scene, hoof), _LEG_RADIUS * size)
+    for top, hoof in leg_segments(scene):
+        fill_capsule(legs, coords, to_image_coords(scene, top), to_image_coords(scene, hoof), LEG_RADIUS * size)
     return trunk, legs
 
 
-def _background(scene: Scene, coords: np.ndarray) -> np.ndarray:
+def background(scene: Scene, coords: np.ndarray) -> np.ndarray:
     """Sky gradient with a sun above the horizon, textured grass below (float32 RGB)."""
     n = coords.size
     horizon_row = int(np.searchsorted(coords, scene.horizon))
@@ -243,8 +249,8 @@ def _background(scene: Scene, coords: np.ndarray) -> np.ndarray:
     sky = (1.0 - height) * np.array(scene.sky_top) + height * np.array(scene.sky_bottom)
     pixels[:horizon_row] = sky[:, None, :]
     sun = np.zeros((n, n), dtype=bool)
-    _fill_ellipse(sun, coords, scene.sun[:2], (scene.sun[2], scene.sun[2]), 0.0)
-    pixels[sun] = _SUN_COLOUR
+    fill_ellipse(sun, coords, scene.sun[:2], (scene.sun[2], scene.sun[2]), 0.0)
+    pixels[sun] = SUN_COLOUR
     depth = (coords[horizon_row:, None] - scene.horizon) / (1.0 - scene.horizon)
     phase_x, phase_y = scene.grass_phase
     ripples = np.sin(2 * math.pi * (3.0 * coords[None, :] + phase_x))
@@ -254,13 +260,13 @@ def _background(scene: Scene, coords: np.ndarray) -> np.ndarray:
     return pixels
 
 
-def _brown_coat(scene: Scene, coords: np.ndarray) -> np.ndarray:
+def brown_coat(scene: Scene, coords: np.ndarray) -> np.ndarray:
     """Domain A: the brown coat, lit from above (float RGB, one value per row)."""
     shade = np.clip(1.1 - 0.35 * (coords[:, None] - scene.y) / scene.length, 0.8, 1.25)
     return shade[..., None] * np.array(scene.coat, dtype=np.float32)
 
 
-def _striped_coat(coords: np.ndarray, animal: np.ndarray) -> np.ndarray:
+def striped_coat(coords: np.ndarray, animal: np.ndarray) -> np.ndarray:
     """Domain B: black and white bands measured down from the animal's back (float RGB).
 
     In every column the first band starts at the animal's top outline, so the colour of a
@@ -268,41 +274,41 @@ def _striped_coat(coords: np.ndarray, animal: np.ndarray) -> np.ndarray:
     network and a PatchGAN can both see within their receptive fields.
     """
     top = coords[np.argmax(animal, axis=0)]  # per column, the highest animal pixel
-    black = np.mod((coords[:, None] - top[None, :]) / _STRIPE_PERIOD, 1.0) < 0.5
-    return np.where(black[..., None], _BLACK, _WHITE)
+    black = np.mod((coords[:, None] - top[None, :]) / STRIPE_PERIOD, 1.0) < 0.5
+    return np.where(black[..., None], BLACK, WHITE)
 
 
-def _downsample(pixels: np.ndarray, size: int) -> Image.Image:
-    """Box-filter a supersampled float RGB array down to a ``size`` px image."""
+def downsample(pixels: np.ndarray, size: int) -> Image.Image:
+    """Box-filter a supersampled float RGB array down to a `size` px image."""
     image = Image.fromarray(np.rint(pixels).clip(0, 255).astype(np.uint8))
     return image.resize((size, size), Image.Resampling.BOX)
 
 
 def render(scene: Scene, domain: str, size: int) -> Image.Image:
-    """Draw ``scene`` as a ``size`` x ``size`` RGB image of ``domain`` "A" (horse) or "B" (zebra)."""
+    """Draw `scene` as a `size` x `size` RGB image of `domain` "A" (horse) or "B" (zebra)."""
     if domain not in DOMAINS:
-        raise ValueError(f"domain must be 'A' or 'B', got {domain!r}")
-    coords = _pixel_coords(size)
-    trunk, legs = _animal_parts(scene, coords)
+        raise ToyDatasetError(f"domain must be 'A' (horse) or 'B' (zebra), got {domain!r}.")
+    coords = pixel_coords(size)
+    trunk, legs = animal_parts(scene, coords)
     animal = trunk | legs
-    coat = _brown_coat(scene, coords) if domain == "A" else _striped_coat(coords, animal)
-    pixels = _background(scene, coords)
+    coat = brown_coat(scene, coords) if domain == "A" else striped_coat(coords, animal)
+    pixels = background(scene, coords)
     pixels[animal] = np.broadcast_to(coat, pixels.shape)[animal]
-    return _downsample(pixels, size)
+    return downsample(pixels, size)
 
 
 def animal_mask(scene: Scene, size: int) -> np.ndarray:
-    """Share of each pixel covered by the animal, a float32 ``size`` x ``size`` array in [0, 1].
+    """Share of each pixel covered by the animal, a float32 `size` x `size` array in [0, 1].
 
     Useful to score a translation on the animal only, or on the background only.
     """
-    trunk, legs = _animal_parts(scene, _pixel_coords(size))
+    trunk, legs = animal_parts(scene, pixel_coords(size))
     mask = Image.fromarray((trunk | legs).astype(np.float32))
     return np.array(mask.resize((size, size), Image.Resampling.BOX))
 
 
 @dataclass(frozen=True)
-class _Settings:
+class ToySettings:
     """What a dataset is built from; equal settings give byte-identical datasets."""
 
     seed: int
@@ -311,13 +317,15 @@ class _Settings:
     n_test: int
 
     def check(self) -> None:
-        """Raise ValueError for settings the dataset cannot be built with."""
+        """Raise `ToyDatasetError` (a `ValueError`) for settings the dataset cannot be built with."""
         if self.size < 32 or self.size % 4:
-            raise ValueError(f"size must be a multiple of 4 and at least 32, got {self.size}")
+            raise ToyDatasetError(f"size={self.size} must be a multiple of 4 and at least 32 (e.g. 32 or 64).")
         if self.seed < 0:
-            raise ValueError(f"seed must be non-negative, got {self.seed}")
+            raise ToyDatasetError(f"seed={self.seed} must be non-negative (e.g. 0).")
         if self.n_train < 1 or self.n_test < 1:
-            raise ValueError(f"n_train and n_test must be at least 1, got {self.n_train} and {self.n_test}")
+            raise ToyDatasetError(
+                f"n_train={self.n_train} and n_test={self.n_test} must both be at least 1 (e.g. 400 and 50)."
+            )
 
     def folder_counts(self) -> dict[str, int]:
         """Number of PNG files in every folder of the dataset."""
@@ -348,8 +356,8 @@ Licence: generated content, CC0 1.0 (public domain dedication).
 """
 
 
-def _is_complete(root: Path, settings: _Settings) -> bool:
-    """Whether ``root`` holds the complete dataset built from ``settings``."""
+def is_complete_dataset(root: Path, settings: ToySettings) -> bool:
+    """Whether `root` holds the complete dataset built from `settings`."""
     readme = root / "README.txt"
     if not readme.is_file() or readme.read_text(encoding="utf-8") != settings.readme():
         return False
@@ -357,32 +365,35 @@ def _is_complete(root: Path, settings: _Settings) -> bool:
     return all(len(list((root / folder).glob("*.png"))) == n for folder, n in counts.items())
 
 
-def _reuse_existing(out: Path, settings: _Settings) -> bool:
-    """True if ``out`` already holds this dataset; False if it is free to write.
+def reuse_existing(out: Path, settings: ToySettings) -> bool:
+    """True if `out` already holds this dataset; False if it is free to write.
 
-    Raises FileExistsError when ``out`` holds something else.
+    Raises `WouldOverwrite` (a `FileExistsError`) when `out` holds something else.
     """
     if not out.exists():
         return False
     if not out.is_dir():
-        raise FileExistsError(f"{out} exists and is not a folder")
+        raise WouldOverwrite(f"{out} exists and is not a folder; move it away or choose another folder.")
     if not any(out.iterdir()):
         return False
-    if _is_complete(out, settings):
+    if is_complete_dataset(out, settings):
         return True
     readme = out / "README.txt"
     if readme.is_file() and readme.read_text(encoding="utf-8").startswith(TOY_DATASET_NAME):
-        raise FileExistsError(f"{out} holds a toy dataset with other settings; delete it or choose another folder")
-    raise FileExistsError(f"{out} is not empty and is not a complete toy dataset; refusing to write into it")
+        raise WouldOverwrite(f"{out} holds a toy dataset with other settings; delete it or choose another folder.")
+    raise WouldOverwrite(
+        f"{out} is not empty and is not a complete toy dataset, so nothing is written into it; "
+        "empty it or choose another folder."
+    )
 
 
-def _save_png(image: Image.Image, path: Path) -> None:
+def save_png(image: Image.Image, path: Path) -> None:
     """Save a PNG with fixed options and no metadata, so builds are byte-identical."""
     image.save(path, format="PNG", compress_level=6)
 
 
-def _write_dataset(root: Path, settings: _Settings) -> None:
-    """Render every split, the test truth and the README into the empty folder ``root``."""
+def write_dataset(root: Path, settings: ToySettings) -> None:
+    """Render every split, the test truth and the README into the empty folder `root`."""
     for folder in settings.folder_counts():
         (root / folder).mkdir()
     for split in SPLITS:
@@ -391,63 +402,63 @@ def _write_dataset(root: Path, settings: _Settings) -> None:
         count = settings.n_train if split.startswith("train") else settings.n_test
         for index, scene in enumerate(scenes_for_split(settings.seed, split, count)):
             name = f"{index:06d}.png"
-            _save_png(render(scene, domain, settings.size), root / split / name)
+            save_png(render(scene, domain, settings.size), root / split / name)
             if split in TRUTH_FOLDERS:
-                _save_png(render(scene, other, settings.size), root / TRUTH_FOLDERS[split] / name)
+                save_png(render(scene, other, settings.size), root / TRUTH_FOLDERS[split] / name)
     (root / "README.txt").write_text(settings.readme(), encoding="utf-8")
 
 
-def _move_into_place(staging: Path, out: Path, settings: _Settings) -> None:
-    """Atomically rename ``staging`` to ``out``; accept a concurrent builder's identical result."""
+def move_into_place(staging: Path, out: Path, settings: ToySettings) -> None:
+    """Atomically rename `staging` to `out`; accept a concurrent builder's identical result."""
     if out.is_dir() and not any(out.iterdir()):
         out.rmdir()
     try:
         os.replace(staging, out)
     except OSError:
-        if not _is_complete(out, settings):
+        if not is_complete_dataset(out, settings):
             raise
 
 
 def build_toy_dataset(
     out: Path | str, *, seed: int = 0, size: int = 64, n_train: int = 400, n_test: int = 50
 ) -> Path:
-    """Generate the toy horse -> zebra dataset into ``out`` and return ``out``.
+    """Generate the toy horse -> zebra dataset into `out` and return `out`.
 
-    The dataset is rendered into a temporary folder next to ``out`` and renamed
-    into place only when complete. If ``out`` already holds the same dataset it
-    is returned untouched; if it holds anything else, FileExistsError is
-    raised. ValueError for a ``size`` that is not a multiple of 4 and at least
-    32, a negative seed, or empty splits. The same settings always give
-    byte-identical files.
+    The dataset is rendered into a temporary folder next to `out` and renamed
+    into place only when complete. If `out` already holds the same dataset it
+    is returned untouched; if it holds anything else, `WouldOverwrite` (a
+    `FileExistsError`) is raised. `ToyDatasetError` (a `ValueError`) for a
+    `size` that is not a multiple of 4 and at least 32, a negative seed, or
+    empty splits. The same settings always give byte-identical files.
     """
-    settings = _Settings(seed, size, n_train, n_test)
+    settings = ToySettings(seed, size, n_train, n_test)
     settings.check()
     out = Path(out).expanduser()
-    if _reuse_existing(out, settings):
+    if reuse_existing(out, settings):
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     try:
-        _write_dataset(staging, settings)
-        _move_into_place(staging, out, settings)
+        write_dataset(staging, settings)
+        move_into_place(staging, out, settings)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out
 
 
-def default_cache_dir() -> Path:
-    """``$CYCLEGAN_EDU_CACHE`` if set, else ``~/.cache/cyclegan_edu``."""
-    env = os.environ.get(CACHE_ENV_VAR)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "cyclegan_edu"
-
-
 def toy_dataset_root(*, seed: int = 0, size: int = 64, cache_dir: Path | str | None = None) -> Path:
-    """Folder of the toy dataset for ``seed`` and ``size``, built on first use.
+    """Folder of the toy dataset for `seed` and `size`, built on first use.
 
-    It lives in ``cache_dir`` (default: :func:`default_cache_dir`) under
-    ``toy_horse2zebra_v{version}_seed{seed}_{size}px`` with the default counts. Safe to
+    It lives in `cache_dir` (default: `cache.cache_dir()`) under
+    `toy_horse2zebra_v{version}_seed{seed}_{size}px` with the default counts. Safe to
     call from several processes at once.
     """
-    base = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    return build_toy_dataset(base / f"{TOY_DATASET_NAME}_v{TOY_DATASET_VERSION}_seed{seed}_{size}px", seed=seed, size=size)
+    base = Path(cache_dir).expanduser() if cache_dir is not None else cache.cache_dir()
+    folder = base / f"{TOY_DATASET_NAME}_v{TOY_DATASET_VERSION}_seed{seed}_{size}px"
+    return build_toy_dataset(folder, seed=seed, size=size)
+
+
+def dataset_root(folder: str, toy_image_size: int) -> Path:
+    """The dataset folder `folder`, or for "" this toy dataset at that size (built on first use)."""
+    return Path(folder) if folder else toy_dataset_root(size=toy_image_size)

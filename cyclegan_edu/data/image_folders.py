@@ -16,9 +16,9 @@ the middle of an epoch sees exactly the images it would have seen.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import torch
@@ -27,8 +27,9 @@ from torch.utils.data import Dataset
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
+from cyclegan_edu.errors import UserError
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-DOMAIN_FOLDERS = ("trainA", "trainB", "testA", "testB")
 LAYOUT_HELP = (
     "A dataset folder must hold trainA/, trainB/, testA/ and testB/ with images of domain A and B. "
     "Get one with `python data_scripts/download_cyclegan_dataset.py horse2zebra`, or build one from "
@@ -36,7 +37,7 @@ LAYOUT_HELP = (
 )
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """Bad input data: the message names the file or folder and says what to do."""
 
 
@@ -78,7 +79,7 @@ def check_sizes(load_size: int, crop_size: int) -> None:
     """Reject sizes the ResNet generator cannot map back to the same size.
 
     Two stride-2 downsamplings and two stride-2 upsamplings return the input size only for sizes
-    that are multiples of 4 (DESIGN section 2).
+    that are multiples of 4.
     """
     if crop_size <= 0 or crop_size % 4:
         raise DataError(f"crop_size={crop_size} must be a positive multiple of 4, e.g. 64, 128 or 256.")
@@ -125,6 +126,11 @@ def to_model_range(image: Image.Image | torch.Tensor) -> torch.Tensor:
     """PIL RGB image or uint8 tensor (..., 3, H, W) -> float in [-1, 1], the range of the generator's Tanh."""
     pixels = TF.pil_to_tensor(image) if isinstance(image, Image.Image) else image
     return TF.normalize(pixels.float().div(255), [0.5] * 3, [0.5] * 3)
+
+
+def to_unit_range(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] model range -> [0, 1] pixel range, clamped."""
+    return ((images + 1) / 2).clamp(0, 1)
 
 
 def test_transform(image: Image.Image, size: int) -> torch.Tensor:

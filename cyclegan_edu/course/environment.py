@@ -8,15 +8,14 @@ import torch
 
 from cyclegan_edu import __version__
 from cyclegan_edu.config import smoke_requested
-from cyclegan_edu.training import select_device
+from cyclegan_edu.devices import device_name, select_device
 
 
 def describe() -> str:
     """One line per fact, for the environment cell at the top of every notebook."""
     device = select_device("auto")
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     return "\n".join([
-        f"device:        {device} ({name})",
+        f"device:        {device} ({device_name(device)})",
         f"cyclegan_edu:  {__version__}",
         f"torch:         {torch.__version__}, {torch.get_num_threads()} CPU threads",
         f"python:        {platform.python_version()}",

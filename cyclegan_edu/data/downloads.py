@@ -3,7 +3,7 @@
 CycleGAN (Zhu et al., ICCV 2017) is evaluated on *unpaired* image collections:
 two folders of pictures, domain A and domain B, with no correspondence between
 them (paper Section 5; the collections are described in Appendix 7.1).  The
-authors host each collection as one zip archive that unpacks to::
+authors host each collection as one zip archive that unpacks to:
 
     NAME/trainA  NAME/trainB  NAME/testA  NAME/testB
 
@@ -11,14 +11,14 @@ This module only downloads: it fetches an archive from a mirror (resuming a
 partial download), checks it, unpacks it safely and puts the four folders in
 place.  Reading the images is the job of the data-loading code elsewhere.
 
-Typical use::
+Typical use:
 
-    from cyclegan_edu.datasets import download_dataset, download_pretrained
+    from cyclegan_edu.data.downloads import download_dataset, download_pretrained
     folder = download_dataset("horse2zebra", root="datasets")
     weights = download_pretrained("horse2zebra", root="pretrained")
 
-If the Berkeley server is down, pass ``mirrors=[BASE_URL, ...]``: the archive
-is then fetched from ``BASE_URL/NAME.zip`` (``BASE_URL/NAME.pth`` for weights).
+If the Berkeley server is down, pass `mirrors=[BASE_URL, ...]`: the archive
+is then fetched from `BASE_URL/NAME.zip` (`BASE_URL/NAME.pth` for weights).
 """
 
 from __future__ import annotations
@@ -41,23 +41,9 @@ from pathlib import Path, PurePosixPath
 
 from tqdm.auto import tqdm
 
-__all__ = [
-    "DATASETS",
-    "DATASET_MIRRORS",
-    "PRETRAINED_MIRRORS",
-    "PRETRAINED_MODELS",
-    "SPLITS",
-    "DatasetInfo",
-    "DatasetUnavailable",
-    "DownloadError",
-    "dataset_info",
-    "dataset_table",
-    "download_dataset",
-    "download_file",
-    "download_pretrained",
-]
+from cyclegan_edu.errors import UserError
 
-#: The four folders every CycleGAN dataset archive unpacks to.
+# The four folders every CycleGAN dataset archive unpacks to.
 SPLITS = ("trainA", "trainB", "testA", "testB")
 
 # Base URLs tried in order; the official download scripts moved to this host
@@ -72,12 +58,20 @@ PRETRAINED_MIRRORS = (
 )
 
 # How many times one URL is retried (with resume) after the connection is cut.
-_MAX_ATTEMPTS = 3
-_CHUNK_BYTES = 1 << 16
+MAX_ATTEMPTS = 3
+CHUNK_BYTES = 1 << 16
 
 
-class DownloadError(RuntimeError):
-    """Base error of this module: a file or dataset could not be obtained."""
+class DownloadError(UserError, RuntimeError):
+    """Base class of the download failures: a file or dataset could not be obtained."""
+
+
+class UnknownName(UserError, ValueError):
+    """A dataset or pretrained generator name that is not in the official lists."""
+
+
+class BadURL(UserError, ValueError):
+    """A mirror URL that is not http(s), or no URL at all."""
 
 
 class DatasetUnavailable(DownloadError):
@@ -105,9 +99,9 @@ class DatasetInfo:
         return dict(zip(SPLITS, (self.train_a, self.train_b, self.test_a, self.test_b)))
 
 
-_PAINTING_NOTE = "B: Flickr landscapes, shared by the four painter sets"
+PAINTING_NOTE = "B: Flickr landscapes, shared by the four painter sets"
 
-_CITYSCAPES_INSTRUCTIONS = """\
+CITYSCAPES_INSTRUCTIONS = """\
 Cityscapes cannot be redistributed, so there is no archive to download; build it yourself:
   1. Register at https://www.cityscapes-dataset.com and accept its licence.
   2. Download gtFine_trainvaltest.zip (label maps) and leftImg8bit_trainvaltest.zip (photos)
@@ -122,17 +116,17 @@ Cityscapes cannot be redistributed, so there is no archive to download; build it
      label maps to trainB/testB; swap the A and B folders if you want A = label maps.
   4. Check that datasets/cityscapes/{trainA,trainB,testA,testB} exist (2975/2975/500/500 images)."""
 
-#: The official datasets, by name.  Counts are from the released archives.
+# The official datasets, by name.  Counts are from the released archives.
 DATASETS: dict[str, DatasetInfo] = {
     info.name: info
     for info in (
         DatasetInfo("horse2zebra", 1067, 1334, 120, 140, 111, note="ImageNet wild horses and zebras"),
         DatasetInfo("apple2orange", 995, 1019, 266, 248, 75, note="ImageNet apples and navel oranges"),
         DatasetInfo("summer2winter_yosemite", 1231, 962, 309, 238, 127, note="Flickr photos of Yosemite"),
-        DatasetInfo("monet2photo", 1072, 6287, 121, 751, 291, note=_PAINTING_NOTE),
-        DatasetInfo("cezanne2photo", 525, 6287, 58, 751, note=_PAINTING_NOTE),
-        DatasetInfo("ukiyoe2photo", 562, 6287, 263, 751, note=_PAINTING_NOTE),
-        DatasetInfo("vangogh2photo", 400, 6287, 400, 751, note=_PAINTING_NOTE),
+        DatasetInfo("monet2photo", 1072, 6287, 121, 751, 291, note=PAINTING_NOTE),
+        DatasetInfo("cezanne2photo", 525, 6287, 58, 751, note=PAINTING_NOTE),
+        DatasetInfo("ukiyoe2photo", 562, 6287, 263, 751, note=PAINTING_NOTE),
+        DatasetInfo("vangogh2photo", 400, 6287, 400, 751, note=PAINTING_NOTE),
         DatasetInfo("facades", 400, 400, 106, 106, 34, paired=True, note="CMP facade label maps and photos"),
         DatasetInfo("maps", 1096, 1096, 1098, 1098, 1434, paired=True, note="600x600 satellite / Google Maps"),
         DatasetInfo("iphone2dslr_flower", 1812, 3325, 569, 480, note="Flickr flower photos, phone vs DSLR"),
@@ -143,7 +137,7 @@ DATASETS: dict[str, DatasetInfo] = {
     )
 }
 
-#: Names of the official pretrained generators (one direction each).
+# Names of the official pretrained generators (one direction each).
 PRETRAINED_MODELS = (
     "horse2zebra",
     "zebra2horse",
@@ -166,10 +160,10 @@ PRETRAINED_MODELS = (
 )
 
 # Exceptions that mean "this URL did not work", as opposed to local problems such as a full disk.
-_NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError)
+NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError)
 
 
-class _Interrupted(Exception):
+class TransferInterrupted(Exception):
     """The transfer stopped early; the .part file keeps what arrived and can be resumed."""
 
 
@@ -179,16 +173,16 @@ class _Interrupted(Exception):
 
 
 def dataset_info(name: str) -> DatasetInfo:
-    """Return the table entry for ``name``.
+    """Return the table entry for `name`.
 
-    Raises ``ValueError`` for an unknown name and ``DatasetUnavailable`` for a
+    Raises `UnknownName` (a `ValueError`) for an unknown name and `DatasetUnavailable` for a
     dataset that has to be built by hand (Cityscapes).
     """
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
+        raise UnknownName(f"Unknown dataset {name!r}: choose one of {', '.join(DATASETS)}.")
     info = DATASETS[name]
     if not info.redistributable:
-        raise DatasetUnavailable(_CITYSCAPES_INSTRUCTIONS)
+        raise DatasetUnavailable(CITYSCAPES_INSTRUCTIONS)
     return info
 
 
@@ -203,14 +197,14 @@ def dataset_table() -> str:
     return "\n".join(rows)
 
 
-def _check_pretrained_name(name: str) -> None:
-    """Raise ``ValueError`` unless ``name`` is an official pretrained generator."""
+def check_pretrained_name(name: str) -> None:
+    """Raise `UnknownName` (a `ValueError`) unless `name` is an official pretrained generator."""
     if name not in PRETRAINED_MODELS:
-        raise ValueError(f"unknown pretrained model {name!r}; known models: {', '.join(PRETRAINED_MODELS)}")
+        raise UnknownName(f"Unknown pretrained model {name!r}: choose one of {', '.join(PRETRAINED_MODELS)}.")
 
 
-def _urls(mirrors: Sequence[str], filename: str) -> list[str]:
-    """Join each base URL with ``filename`` (a single string counts as one base URL)."""
+def mirror_urls(mirrors: Sequence[str], filename: str) -> list[str]:
+    """Join each base URL with `filename` (a single string counts as one base URL)."""
     bases = [mirrors] if isinstance(mirrors, str) else mirrors
     return [f"{base.rstrip('/')}/{filename}" for base in bases]
 
@@ -229,55 +223,55 @@ def download_file(
     progress: bool = True,
     timeout: float = 30,
 ) -> Path:
-    """Download the first URL that works to ``dest`` and return ``dest``.
+    """Download the first URL that works to `dest` and return `dest`.
 
-    Bytes go to ``dest.part`` first, which is resumed with an HTTP Range
-    request if it exists, and renamed to ``dest`` only once complete.  A URL
+    Bytes go to `dest.part` first, which is resumed with an HTTP Range
+    request if it exists, and renamed to `dest` only once complete.  A URL
     that answers with an HTTP error, refuses the connection or times out is
     skipped; a connection cut mid-transfer is retried a few times from where
-    it stopped.  A wrong ``expected_size`` counts as a failed URL; a wrong
-    ``sha256`` only warns.  Raises ``DownloadError`` if no URL works and
-    ``ValueError`` (before any request) for a URL that is not http(s).
+    it stopped.  A wrong `expected_size` counts as a failed URL; a wrong
+    `sha256` only warns.  Raises `DownloadError` if no URL works and
+    `BadURL` (a `ValueError`, before any request) for a URL that is not http(s).
     """
     if not urls:
-        raise ValueError("download_file needs at least one URL")
+        raise BadURL("download_file needs at least one URL: pass a list of http:// or https:// URLs.")
     for url in urls:
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-            raise ValueError(f"not an http:// or https:// URL: {url!r}")
+            raise BadURL(f"Not an http:// or https:// URL: {url!r}; give the mirror as a full http(s) URL.")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     failures: list[tuple[str, str]] = []
     for url in urls:
-        reason = _download_from(url, part, expected_size, progress, timeout)
+        reason = download_from(url, part, expected_size, progress, timeout)
         if reason is None:
             os.replace(part, dest)
             if sha256 is not None:
-                _warn_on_checksum_mismatch(dest, sha256)
+                warn_on_checksum_mismatch(dest, sha256)
             return dest
         failures.append((url, reason))
-    raise DownloadError(_all_failed_message(dest.name, failures, part))
+    raise DownloadError(all_failed_message(dest.name, failures, part))
 
 
-def _download_from(
+def download_from(
     url: str, part: Path, expected_size: int | None, progress: bool, timeout: float
 ) -> str | None:
-    """Fetch ``url`` into ``part``, retrying cut connections; return None or why it failed."""
+    """Fetch `url` into `part`, retrying cut connections; return None or why it failed."""
     reason = ""
-    for _ in range(_MAX_ATTEMPTS):
+    for _ in range(MAX_ATTEMPTS):
         try:
-            _fetch_once(url, part, progress, timeout)
-        except _Interrupted as exc:
+            fetch_once(url, part, progress, timeout)
+        except TransferInterrupted as exc:
             reason = str(exc)
             continue
-        except _NETWORK_ERRORS as exc:
-            return _describe(exc)
-        return _check_expected_size(part, expected_size)
-    return f"connection cut {_MAX_ATTEMPTS} times, last: {reason}"
+        except NETWORK_ERRORS as exc:
+            return describe_failure(exc)
+        return check_expected_size(part, expected_size)
+    return f"connection cut {MAX_ATTEMPTS} times, last: {reason}"
 
 
-def _fetch_once(url: str, part: Path, progress: bool, timeout: float) -> None:
-    """Make one request for ``url``, appending to ``part`` when the server honours the Range."""
+def fetch_once(url: str, part: Path, progress: bool, timeout: float) -> None:
+    """Make one request for `url`, appending to `part` when the server honours the Range."""
     offset = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(url, headers={"User-Agent": "cyclegan-edu"})
     if offset:
@@ -286,33 +280,33 @@ def _fetch_once(url: str, part: Path, progress: bool, timeout: float) -> None:
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and offset:
-            _accept_unsatisfiable_range(exc, part, offset)
+            accept_unsatisfiable_range(exc, part, offset)
             return
         raise
     with response:
         if response.status == 206:
-            start, total = _parse_content_range(response.headers.get("Content-Range"))
+            start, total = parse_content_range(response.headers.get("Content-Range"))
             if start != offset:
                 part.unlink()
-                raise _Interrupted(f"server resumed at byte {start} instead of {offset}; starting over")
+                raise TransferInterrupted(f"server resumed at byte {start} instead of {offset}; starting over")
         else:  # 200: the server sent the whole file, so the old part is useless
-            offset, total = 0, _parse_int(response.headers.get("Content-Length"))
-        _copy_body(response, part, offset, total, progress)
+            offset, total = 0, parse_int(response.headers.get("Content-Length"))
+        copy_body(response, part, offset, total, progress)
 
 
-def _accept_unsatisfiable_range(exc: urllib.error.HTTPError, part: Path, offset: int) -> None:
+def accept_unsatisfiable_range(exc: urllib.error.HTTPError, part: Path, offset: int) -> None:
     """Handle 416: the part is complete if the server's total equals its size, else start over."""
-    _, total = _parse_content_range(exc.headers.get("Content-Range"))
+    _, total = parse_content_range(exc.headers.get("Content-Range"))
     exc.close()
     if total != offset:
         part.unlink()
-        raise _Interrupted(f"server refused to resume from byte {offset}; starting over")
+        raise TransferInterrupted(f"server refused to resume from byte {offset}; starting over")
 
 
-def _copy_body(
+def copy_body(
     response: http.client.HTTPResponse, part: Path, offset: int, total: int | None, progress: bool
 ) -> None:
-    """Stream the response body into ``part`` (appending when ``offset`` > 0)."""
+    """Stream the response body into `part` (appending when `offset` > 0)."""
     received = offset
     with (
         open(part, "ab" if offset else "wb") as out,
@@ -323,20 +317,20 @@ def _copy_body(
     ):
         while True:
             try:
-                chunk = response.read(_CHUNK_BYTES)
+                chunk = response.read(CHUNK_BYTES)
             except (http.client.IncompleteRead, ConnectionError) as exc:
-                raise _Interrupted(f"connection cut after {received} bytes ({exc!r})") from exc
+                raise TransferInterrupted(f"connection cut after {received} bytes ({exc!r})") from exc
             if not chunk:
                 break
             out.write(chunk)
             received += len(chunk)
             bar.update(len(chunk))
     if total is not None and received < total:
-        raise _Interrupted(f"connection closed after {received} of {total} bytes")
+        raise TransferInterrupted(f"connection closed after {received} of {total} bytes")
 
 
-def _check_expected_size(part: Path, expected_size: int | None) -> str | None:
-    """Return None if ``part`` has the expected size (or none is expected), else delete it and say why."""
+def check_expected_size(part: Path, expected_size: int | None) -> str | None:
+    """Return None if `part` has the expected size (or none is expected), else delete it and say why."""
     size = part.stat().st_size
     if expected_size is None or size == expected_size:
         return None
@@ -344,21 +338,21 @@ def _check_expected_size(part: Path, expected_size: int | None) -> str | None:
     return f"received {size} bytes but expected {expected_size}"
 
 
-def _parse_content_range(header: str | None) -> tuple[int | None, int | None]:
-    """Return (first byte, total size) from ``bytes A-B/TOTAL`` or ``bytes */TOTAL``."""
+def parse_content_range(header: str | None) -> tuple[int | None, int | None]:
+    """Return (first byte, total size) from `bytes A-B/TOTAL` or `bytes */TOTAL`."""
     match = re.fullmatch(r"\s*bytes\s+(?:(\d+)-\d+|\*)/(\d+|\*)\s*", header or "")
     if match is None:
         return None, None
     start, total = match.groups()
-    return _parse_int(start), _parse_int(total)
+    return parse_int(start), parse_int(total)
 
 
-def _parse_int(text: str | None) -> int | None:
-    """``int(text)``, or None when the header is missing or not a number."""
+def parse_int(text: str | None) -> int | None:
+    """`int(text)`, or None when the header is missing or not a number."""
     return int(text) if text is not None and text.isdigit() else None
 
 
-def _describe(exc: BaseException) -> str:
+def describe_failure(exc: BaseException) -> str:
     """A short human-readable reason for a failed URL."""
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
@@ -369,7 +363,7 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _sha256_of(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     """Hex SHA-256 digest of a file, read in chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -378,9 +372,9 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _warn_on_checksum_mismatch(path: Path, sha256: str) -> None:
-    """Warn (without deleting anything) if ``path`` does not have the expected SHA-256."""
-    actual = _sha256_of(path)
+def warn_on_checksum_mismatch(path: Path, sha256: str) -> None:
+    """Warn (without deleting anything) if `path` does not have the expected SHA-256."""
+    actual = sha256_of(path)
     if actual != sha256.lower():
         warnings.warn(
             f"{path} has SHA-256 {actual}, expected {sha256}; the file may be corrupt or a different "
@@ -389,7 +383,7 @@ def _warn_on_checksum_mismatch(path: Path, sha256: str) -> None:
         )
 
 
-def _all_failed_message(filename: str, failures: list[tuple[str, str]], part: Path) -> str:
+def all_failed_message(filename: str, failures: list[tuple[str, str]], part: Path) -> str:
     """Explain which URLs failed and what the user can do about it."""
     lines = [f"could not download {filename} from any mirror:"]
     lines += [f"  - {url}: {reason}" for url, reason in failures]
@@ -404,7 +398,7 @@ def _all_failed_message(filename: str, failures: list[tuple[str, str]], part: Pa
     return "\n".join(lines)
 
 
-def _community_mirrors_hint(name: str) -> str:
+def community_mirrors_hint(name: str) -> str:
     """Point to unofficial copies of the datasets."""
     return (
         f"  - Community copies: Hugging Face datasets huggan/{name} "
@@ -427,69 +421,69 @@ def download_dataset(
     progress: bool = True,
     keep_archive: bool = False,
 ) -> Path:
-    """Download and unpack the official dataset ``name`` into ``root/name``; return that folder.
+    """Download and unpack the official dataset `name` into `root/name`; return that folder.
 
-    Returns at once, without touching the network, if ``root/name`` already
-    holds four non-empty split folders.  The archive ``root/name.zip`` is
-    checked, unpacked into a temporary folder inside ``root`` and moved into
-    place only when complete; it is deleted afterwards unless ``keep_archive``.
+    Returns at once, without touching the network, if `root/name` already
+    holds four non-empty split folders.  The archive `root/name.zip` is
+    checked, unpacked into a temporary folder inside `root` and moved into
+    place only when complete; it is deleted afterwards unless `keep_archive`.
     """
     info = dataset_info(name)
     root = Path(root)
     target = root / name
-    if _has_all_splits(target):
+    if has_all_splits(target):
         return target
-    if _is_occupied(target):
+    if is_occupied(target):
         raise DownloadError(
             f"{target} exists but does not hold non-empty {', '.join(SPLITS)} folders. "
             "It is left untouched: move it away (or finish it by hand) and run the download again."
         )
     root.mkdir(parents=True, exist_ok=True)
     archive = root / f"{name}.zip"
-    urls = _urls(mirrors or DATASET_MIRRORS, archive.name)
+    urls = mirror_urls(mirrors or DATASET_MIRRORS, archive.name)
     # An archive kept by an earlier run (keep_archive) only exists when it was complete.
     if not archive.exists():
         try:
             download_file(urls, archive, sha256=info.sha256, progress=progress)
         except DownloadError as exc:
-            raise DownloadError(f"{exc}\n{_community_mirrors_hint(name)}") from None
+            raise DownloadError(f"{exc}\n{community_mirrors_hint(name)}") from None
     try:
-        _install_archive(archive, root, target)
+        install_archive(archive, root, target)
     except DownloadError as exc:
         archive.unlink(missing_ok=True)
         raise DownloadError(
             f"{exc}\nThe archive {archive} was removed, so running the download again fetches it afresh. "
             f"If this keeps happening the mirror serves a bad file; URLs used: {', '.join(urls)}. "
             "Try another copy with --mirror BASE_URL (mirrors=[BASE_URL] in Python).\n"
-            f"{_community_mirrors_hint(name)}"
+            f"{community_mirrors_hint(name)}"
         ) from None
     if not keep_archive:
         archive.unlink()
     return target
 
 
-def _has_all_splits(folder: Path) -> bool:
-    """True if ``folder`` holds all four split folders and none is empty."""
-    return not _missing_splits(folder)
+def has_all_splits(folder: Path) -> bool:
+    """True if `folder` holds all four split folders and none is empty."""
+    return not missing_splits(folder)
 
 
-def _missing_splits(folder: Path) -> list[str]:
-    """The split folders of ``folder`` that are absent or empty."""
-    return [split for split in SPLITS if not _is_nonempty_dir(folder / split)]
+def missing_splits(folder: Path) -> list[str]:
+    """The split folders of `folder` that are absent or empty."""
+    return [split for split in SPLITS if not is_nonempty_dir(folder / split)]
 
 
-def _is_nonempty_dir(path: Path) -> bool:
-    """True if ``path`` is a folder with at least one entry."""
+def is_nonempty_dir(path: Path) -> bool:
+    """True if `path` is a folder with at least one entry."""
     return path.is_dir() and any(path.iterdir())
 
 
-def _is_occupied(path: Path) -> bool:
-    """True if ``path`` is a file or a non-empty folder."""
+def is_occupied(path: Path) -> bool:
+    """True if `path` is a file or a non-empty folder."""
     return path.exists() and (not path.is_dir() or any(path.iterdir()))
 
 
-def _install_archive(archive: Path, root: Path, target: Path) -> None:
-    """Check and unpack ``archive`` in a temporary folder inside ``root``, then move it to ``target``."""
+def install_archive(archive: Path, root: Path, target: Path) -> None:
+    """Check and unpack `archive` in a temporary folder inside `root`, then move it to `target`."""
     workdir = Path(tempfile.mkdtemp(prefix=f".{target.name}-unpacking-", dir=root))
     # mkdtemp makes a private (0700) folder; unpack one level down so the result gets normal permissions.
     unpacked = workdir / "unpacked"
@@ -497,12 +491,12 @@ def _install_archive(archive: Path, root: Path, target: Path) -> None:
         unpacked.mkdir()
         try:
             with zipfile.ZipFile(archive) as bundle:
-                _check_members(bundle, unpacked)
+                check_members(bundle, unpacked)
                 bundle.extractall(unpacked)
         except (zipfile.BadZipFile, EOFError) as exc:
             raise DownloadError(f"{archive.name} is corrupt or not a zip archive ({exc}).") from exc
-        source = _find_split_folder(unpacked, target.name)
-        missing = _missing_splits(source)
+        source = find_split_folder(unpacked, target.name)
+        missing = missing_splits(source)
         if missing:
             raise DownloadError(f"{archive.name} lacks the folder(s) {', '.join(missing)} or they are empty.")
         if target.exists():  # an empty folder left by the user; replace it
@@ -512,8 +506,8 @@ def _install_archive(archive: Path, root: Path, target: Path) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _check_members(bundle: zipfile.ZipFile, folder: Path) -> None:
-    """Refuse the whole archive if any member is a symlink or would land outside ``folder``."""
+def check_members(bundle: zipfile.ZipFile, folder: Path) -> None:
+    """Refuse the whole archive if any member is a symlink or would land outside `folder`."""
     base = folder.resolve()
     for info in bundle.infolist():
         name = info.filename
@@ -525,8 +519,8 @@ def _check_members(bundle: zipfile.ZipFile, folder: Path) -> None:
             raise DownloadError(f"refused to unpack: the archive member {name!r} points outside its folder.")
 
 
-def _find_split_folder(unpacked: Path, name: str) -> Path:
-    """The unpacked folder holding the splits: normally ``name/``, else the archive root or a top folder."""
+def find_split_folder(unpacked: Path, name: str) -> Path:
+    """The unpacked folder holding the splits: normally `name/`, else the archive root or a top folder."""
     candidates = [unpacked / name, unpacked, *sorted(p for p in unpacked.iterdir() if p.is_dir())]
     for candidate in candidates:
         if any((candidate / split).is_dir() for split in SPLITS):
@@ -546,16 +540,16 @@ def download_pretrained(
     *,
     progress: bool = True,
 ) -> Path:
-    """Download the official pretrained generator ``name`` to ``root/NAME.pth``; return the path.
+    """Download the official pretrained generator `name` to `root/NAME.pth`; return the path.
 
     Returns at once if the file is already there.  (The official script saves
-    it as ``checkpoints/NAME_pretrained/latest_net_G.pth`` instead.)
+    it as `checkpoints/NAME_pretrained/latest_net_G.pth` instead.)
     """
-    _check_pretrained_name(name)
+    check_pretrained_name(name)
     dest = Path(root) / f"{name}.pth"
     if dest.exists():
         return dest
-    return download_file(_urls(mirrors or PRETRAINED_MIRRORS, dest.name), dest, progress=progress)
+    return download_file(mirror_urls(mirrors or PRETRAINED_MIRRORS, dest.name), dest, progress=progress)
 
 
 # ----------------------------------------------------------------------------
@@ -571,8 +565,8 @@ INCEPTION_MIRRORS = ("https://github.com/toshas/torch-fidelity/releases/download
 def download_inception_weights(
     root: Path | str, mirrors: Sequence[str] | None = None, *, progress: bool = True
 ) -> Path:
-    """Download the standard FID Inception-v3 weights to ``root``; return at once if present."""
+    """Download the standard FID Inception-v3 weights to `root`; return at once if present."""
     dest = Path(root) / INCEPTION_WEIGHTS_FILE
     if dest.exists():
         return dest
-    return download_file(_urls(mirrors or INCEPTION_MIRRORS, dest.name), dest, progress=progress)
+    return download_file(mirror_urls(mirrors or INCEPTION_MIRRORS, dest.name), dest, progress=progress)

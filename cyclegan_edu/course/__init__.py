@@ -1,0 +1,13 @@
+"""What the notebooks teach with, on top of the model: experiments, checkers, widgets, plots, grading.
+
+    toy2d               the 2-D toolkit of notebooks 01 to 05: mixtures, mode coverage, a small GAN
+    ring_translation    notebook 03: translating a ring to a rotated ring, with and without Eq. 2
+    history_experiment  notebook 05: a 2-D GAN whose discriminator learns from a history of fakes
+    tint_task           notebook 07: the tint task that shows what the identity loss keeps
+    exercises           checkers for the students' answers
+    widgets, plots      notebook 08's ablation panel and live training view
+    run_plan            notebook 08's parameters -> the run it trains, and its results.json
+    grading             running notebook 08 once per row of a grid with papermill
+    student_copies      the notebooks with solutions cleared (nbgrader)
+    environment         the banner at the top of every notebook
+"""
