@@ -26,7 +26,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cyclegan_edu import __version__
-from cyclegan_edu.config import PRESETS, STEP_SWITCHES, Config, ConfigError, paper, preset, smoke_requested
+from cyclegan_edu.config import (
+    PRESETS,
+    RESUME_OVERRIDES,
+    STEP_SWITCHES,
+    Config,
+    ConfigError,
+    paper,
+    preset,
+    smoke_requested,
+)
 from cyclegan_edu.errors import UserError
 
 PAPER_DEFAULTS = paper()
@@ -81,6 +90,7 @@ def add_run_commands(commands: argparse._SubParsersAction, shared: dict[str, arg
     train.add_argument("--out", required=True, help="run folder: checkpoints, samples, losses.csv, metrics.json")
     resume = commands.add_parser("resume", help="continue a run from its latest checkpoint", parents=[quiet])
     resume.add_argument("out", help="the run folder given to train --out")
+    add_config_options(resume, RESUME_OVERRIDES, "what a resume may change (default: the run's own settings)")
     translate = commands.add_parser("translate", help="translate images with a trained or official generator",
                                     parents=[device, size])
     translate.add_argument("--checkpoint", required=True,
@@ -89,6 +99,7 @@ def add_run_commands(commands: argparse._SubParsersAction, shared: dict[str, arg
     translate.add_argument("--output", required=True, help="folder for the translated PNGs")
     translate.add_argument("--direction", choices=["AtoB", "BtoA"], default="AtoB",
                            help="which generator of a training checkpoint (default: AtoB); an official file holds one")
+    translate.add_argument("--overwrite", action="store_true", help="replace translations already in --output")
     evaluate = commands.add_parser("evaluate", help="score a run or a generator: ground truth, diversity, FID/KID",
                                    parents=[device, size])
     evaluate.add_argument("target", help="a run folder, its checkpoints/latest.pt, or an official generator .pth "
@@ -144,6 +155,7 @@ def add_study_commands(commands: argparse._SubParsersAction, shared: dict[str, a
     copies = commands.add_parser("student-copies", help="write the notebooks with exercise solutions cleared")
     copies.add_argument("source", help="folder of the notebooks with solutions, e.g. notebooks/")
     copies.add_argument("destination", help="new folder for the student copies")
+    copies.add_argument("--overwrite", action="store_true", help="replace notebooks already in the destination")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -171,14 +183,15 @@ def run_train(args: argparse.Namespace) -> None:
 
 def run_resume(args: argparse.Namespace) -> None:
     from cyclegan_edu.training import resume, run_report
-    print(run_report(args.out, resume(args.out, progress=not args.quiet)))
+    overrides = {name: getattr(args, name) for name in RESUME_OVERRIDES if getattr(args, name) is not None}
+    print(run_report(args.out, resume(args.out, progress=not args.quiet, **overrides)))
 
 
 def run_translate(args: argparse.Namespace) -> None:
     from cyclegan_edu.devices import select_device
     from cyclegan_edu.translation import translate_images
     written = translate_images(args.checkpoint, args.input, args.output, args.direction, args.size,
-                               select_device(args.device))
+                               select_device(args.device), overwrite=args.overwrite)
     print(f"translated {len(written)} image(s) into {args.output}")
 
 
@@ -232,7 +245,7 @@ def run_ablate(args: argparse.Namespace) -> None:
 
 def run_student_copies(args: argparse.Namespace) -> None:
     from cyclegan_edu.course.student_copies import write_student_copies
-    for path in write_student_copies(args.source, args.destination):
+    for path in write_student_copies(args.source, args.destination, overwrite=args.overwrite):
         print(path)
 
 

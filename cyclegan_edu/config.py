@@ -15,7 +15,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from cyclegan_edu.devices import bf16_supported
 from cyclegan_edu.errors import UserError
 from cyclegan_edu.patchgan import DISCRIMINATOR_KINDS
 
@@ -24,6 +23,9 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 # The switches of the fast training step (fast.py); data_on_device changes the data path, not the step.
 STEP_SWITCHES = ("batched_passes", "channels_last", "precision", "fused_adam", "compile")
+# What `resume` may change: where the data is, how the run is executed, the learning rate to recover
+# from a divergence. Anything else would make the rest of the run another run than its first part.
+RESUME_OVERRIDES = ("lr", "data", "device", "num_workers", "checkpoint_every", "skip_unreadable")
 # Eq. 3's terms and the design choices of Section 4 that the ablation study (Section 5.1.4) switches.
 ABLATION_SWITCHES = ("gan_loss", "adversarial", "forward_cycle", "backward_cycle", "cycle_weight", "identity_weight",
                      "pool_size", "discriminator")
@@ -44,6 +46,8 @@ class Config:
     load_size: int = field(default=286, metadata={"help": "images are resized to this square size"})
     crop_size: int = field(default=256, metadata={"help": "then randomly cropped to this size (a multiple of 4)"})
     flip: bool = field(default=True, metadata={"help": "random horizontal flips"})
+    skip_unreadable: bool = field(default=False, metadata={
+        "help": "leave out image files that cannot be decoded, with one warning, instead of stopping"})
     # Networks (Section 4, Appendix 7.2)
     generator_blocks: int = field(default=9, metadata={"help": "residual blocks: 9 for 256 px, 6 for 128 px"})
     generator_width: int = field(default=64, metadata={"help": "filters of the generator's first layer (ngf)"})
@@ -156,12 +160,24 @@ def smoke() -> Config:
                   sample_images=2)
 
 
+def bf16_supported(device_type: str) -> bool:
+    """Whether bf16 runs in hardware: CUDA GPUs from Ampere on; CPUs with AVX-512 BF16 or AMX."""
+    import torch
+
+    if device_type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device_type != "cpu":
+        return False
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's own probes
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
 def fast_switches(device_type: str, bf16: bool | None = None) -> dict[str, Any]:
     """The speed switches that help on a device type, as measured by `cyclegan-edu bench` (README).
 
-    On 2 CPU cores at 128 px: bf16 autocast 1.87x, batched passes 1.04x, channels_last 0.94x (a
-    slowdown, so it stays off); batched + bf16 1.89x, and 1.96x compiled, after about 95 s of
-    compiling (off: it needs a C++ compiler and only pays back on long runs). `bf16`: default, probed.
+    On 2 CPU cores at 128 px: with AVX-512 BF16, batched passes + bf16 1.89x; without bf16 hardware,
+    bf16 alone 0.02x (44 times slower, so it is on only where probed), batched passes 0.91x to 1.04x,
+    channels_last 0.88x (off), compile 0.95x after its compile time (off). `bf16`: default, probed.
     """
     bf16 = bf16_supported(device_type) if bf16 is None else bf16
     if device_type == "cuda":

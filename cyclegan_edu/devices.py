@@ -1,4 +1,4 @@
-"""The hardware a run finds: which device to train on, what it is called, whether it has bf16."""
+"""The hardware a run finds: which device to train on, and what it is called."""
 
 from __future__ import annotations
 
@@ -6,11 +6,30 @@ import platform
 
 import torch
 
+from cyclegan_edu.errors import UserError
+
+
+class DeviceUnavailable(UserError, RuntimeError):
+    """A device named by the user that this machine does not have."""
+
 
 def select_device(name: str = "auto") -> torch.device:
-    """CUDA, then Apple's MPS, then the CPU for "auto"; otherwise the named device."""
+    """CUDA, then Apple's MPS, then the CPU for "auto"; otherwise the named device, if this machine has it."""
     if name != "auto":
-        return torch.device(name)
+        try:
+            device = torch.device(name)
+        except RuntimeError as error:
+            raise DeviceUnavailable(f"--device {name} is not a device name: use auto, cpu, cuda, cuda:N or "
+                                    "mps.") from error
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise DeviceUnavailable(f"--device {name}: PyTorch sees no CUDA GPU on this machine. Use --device auto "
+                                    "(or cpu), or install a CUDA build of PyTorch on a machine with a GPU.")
+        if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+            raise DeviceUnavailable(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA GPU(s), "
+                                    "numbered from 0.")
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise DeviceUnavailable(f"--device {name}: Apple's MPS is not available here. Use --device auto or cpu.")
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():
@@ -23,13 +42,3 @@ def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return platform.processor() or platform.machine()
-
-
-def bf16_supported(device_type: str) -> bool:
-    """Whether bf16 runs in hardware: CUDA GPUs from Ampere on; CPUs with AVX-512 BF16 or AMX."""
-    if device_type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device_type != "cpu":
-        return False
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's own probes
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)

@@ -4,9 +4,18 @@ Every check of user input (a parameter, a folder, a file, a download) raises a `
 message names the option or file and says what to do; `cyclegan-edu` prints that message as one
 line and exits, where any other exception is a bug and keeps its traceback. Each kind also
 subclasses the built-in exception it refines, so `except ValueError` keeps working.
+
+`load_tensors` is the one place a file of tensors the user names (a checkpoint, a downloaded
+generator) is read: `torch.load` fails on a damaged or foreign file in many ways, all of which
+become one UnreadableCheckpoint here.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
 
 
 class UserError(Exception):
@@ -19,3 +28,25 @@ class InputNotFound(UserError, FileNotFoundError):
 
 class WouldOverwrite(UserError, FileExistsError):
     """Writing would replace something of the user's."""
+
+
+class CheckpointMismatch(UserError, ValueError):
+    """A checkpoint or generator file that is not the one asked for (another architecture, another kind)."""
+
+
+class UnreadableCheckpoint(CheckpointMismatch):
+    """A checkpoint or weights file that cannot be read as plain tensors at all."""
+
+
+def load_tensors(path: Path | str, what: str = "a checkpoint") -> Any:
+    """`torch.load` of a file of plain tensors on the CPU (`weights_only`: a file that would run code is
+    refused); any failure becomes an UnreadableCheckpoint that names the file and says what to do."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError as error:
+        raise UnreadableCheckpoint(f"No file at {path}: give the path of {what}.") from error
+    except Exception as error:  # truncated, empty, foreign or malicious: torch raises many kinds
+        raise UnreadableCheckpoint(
+            f"Cannot read {path} as {what}: the file is truncated, empty, not a PyTorch file, or holds more "
+            "than plain tensors (such files are refused because loading them could run code). Download or "
+            "export it again, or choose another file.") from error

@@ -17,6 +17,7 @@ comparable with the literature; without those weights no FID is reported at all.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,9 +27,9 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 from torchmetrics.functional.regression import mean_absolute_error
 
 from cyclegan_edu.config import Config
-from cyclegan_edu.data.image_folders import find_images, load_rgb, test_transform, to_unit_range
+from cyclegan_edu.data.image_folders import DataError, find_images, load_rgb, test_transform, to_unit_range
 from cyclegan_edu.data.toy_horse2zebra import dataset_root
-from cyclegan_edu.errors import InputNotFound, UserError
+from cyclegan_edu.errors import InputNotFound, UserError, load_tensors
 from cyclegan_edu.official import is_training_checkpoint, load_official_generator
 from cyclegan_edu.run_folder import RunFolder
 
@@ -83,20 +84,44 @@ def diversity(outputs: torch.Tensor, inputs: torch.Tensor) -> float:
     return mean_pairwise_distance(layout(outputs)) / mean_pairwise_distance(layout(inputs))
 
 
+def decoded(paths: list[Path], size: int) -> dict[Path, torch.Tensor]:
+    """Each image that decodes, at size x size; the others are left out with one warning (a broken file
+    among the test images must not lose the scores of a finished run)."""
+    images, unreadable = {}, []
+    for path in paths:
+        try:
+            images[path] = test_transform(load_rgb(path), size)
+        except DataError:
+            unreadable.append(path)
+    if unreadable:
+        warnings.warn(f"Scored without {len(unreadable)} unreadable image(s): {', '.join(map(str, unreadable))}",
+                      stacklevel=3)
+    return images
+
+
 def load_truth_pairs(root: Path, domain: str, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Test inputs of `domain` ("A" or "B") and their true translations, matched by file name."""
     inputs_dir, truth_dir = root / f"test{domain}", root / f"test{domain}_truth"
-    paths = [p for p in find_images(inputs_dir) if (truth_dir / p.relative_to(inputs_dir)).is_file()]
-    if not paths:
-        raise InputNotFound(f"No ground truth: {truth_dir} has no counterparts of the images in {inputs_dir}.")
-    inputs = torch.stack([test_transform(load_rgb(p), size) for p in paths])
-    truths = torch.stack([test_transform(load_rgb(truth_dir / p.relative_to(inputs_dir)), size) for p in paths])
-    return inputs, truths
+    pairs = {p: truth_dir / p.relative_to(inputs_dir) for p in find_images(inputs_dir)}
+    inputs = decoded([p for p, truth in pairs.items() if truth.is_file()], size)
+    truths = decoded([pairs[p] for p in inputs], size)
+    kept = [p for p in inputs if pairs[p] in truths]
+    if not kept:
+        raise InputNotFound(f"No ground truth: {truth_dir} has no readable counterparts of the images in {inputs_dir}.")
+    return torch.stack([inputs[p] for p in kept]), torch.stack([truths[pairs[p]] for p in kept])
 
 
 def load_test_images(root: Path, domain: str, size: int) -> torch.Tensor:
-    """Every test image of `domain` ("A" or "B"), (N, 3, size, size) in [-1, 1]."""
-    return torch.stack([test_transform(load_rgb(p), size) for p in find_images(root / f"test{domain}")])
+    """Every readable test image of `domain` ("A" or "B"), (N, 3, size, size) in [-1, 1]."""
+    images = decoded(find_images(root / f"test{domain}"), size)
+    if not images:
+        raise InputNotFound(f"No readable test images in {root / f'test{domain}'}.")
+    return torch.stack(list(images.values()))
+
+
+def spread_scores(outputs: torch.Tensor, inputs: torch.Tensor) -> dict[str, float]:
+    """{"diversity": ...} where there are two test images or more to compare; nothing with one."""
+    return {"diversity": diversity(outputs, inputs)} if len(inputs) >= 2 else {}
 
 
 def has_ground_truth(root: Path | str) -> bool:
@@ -121,7 +146,7 @@ def ground_truth_metrics(translators: dict[str, Translator], root: Path | str, s
     for direction, translate in translators.items():
         inputs, truths = load_truth_pairs(Path(root), direction[0], size)
         outputs = translate_all(translate, inputs, batch_size, device)
-        results[direction] = {**with_baseline(outputs, inputs, truths), "diversity": diversity(outputs, inputs)}
+        results[direction] = {**with_baseline(outputs, inputs, truths), **spread_scores(outputs, inputs)}
     return results
 
 
@@ -132,14 +157,21 @@ def standard_feature_extractor(weights_dir: Path | str, download: bool = True) -
     """
     from torchmetrics.image.fid import NoTrainInceptionV3
 
-    from cyclegan_edu.data.downloads import INCEPTION_WEIGHTS_FILE, DownloadError, download_inception_weights
+    from cyclegan_edu.data.downloads import (
+        INCEPTION_WEIGHTS_FILE,
+        DownloadError,
+        download_inception_weights,
+        tensor_file_problem,
+    )
 
     path = Path(weights_dir) / INCEPTION_WEIGHTS_FILE
-    if not path.exists():
+    # torch-fidelity loads this file with weights_only=False: only a checked file of plain tensors may reach it.
+    problem = tensor_file_problem(path) if path.exists() else "it is missing"
+    if problem:
         if not download:
-            raise FeatureWeightsUnavailable(f"FID/KID need the standard Inception-v3 weights at {path}.")
+            raise FeatureWeightsUnavailable(f"FID/KID need the standard Inception-v3 weights at {path} ({problem}).")
         try:
-            download_inception_weights(weights_dir)
+            download_inception_weights(weights_dir)  # replaces a file that failed the check, or refuses
         except DownloadError as error:
             raise FeatureWeightsUnavailable(
                 f"FID/KID need the standard Inception-v3 weights, which are not at {path} and could not be "
@@ -184,12 +216,12 @@ def evaluate_generators(translators: dict[str, Translator], root: Path | str, si
     results = ground_truth_metrics(translators, root, size, device=device) if has_ground_truth(root) else {}
     for direction, translate in translators.items():
         scores = results.setdefault(direction, {})
-        if features is None and "diversity" in scores:
+        if features is None and "psnr" in scores:
             continue  # ground_truth_metrics has translated and scored this direction already
         source, target = direction[0], direction[-1]
         inputs = load_test_images(root, source, size)
         outputs = translate_all(translate, inputs, device=device)
-        scores["diversity"] = diversity(outputs, inputs)
+        scores.update(spread_scores(outputs, inputs))
         if features is not None:
             scores.update(fid_kid(outputs, load_test_images(root, target, size), features, feature_name))
     return results
@@ -208,7 +240,7 @@ def evaluate_checkpoint(target: Path | str, data: Path | str | None = None, size
     checkpoint = RunFolder(target).latest if target.is_dir() else target
     if not checkpoint.is_file():
         raise InputNotFound(f"No checkpoint at {checkpoint}: give a run folder or a .pt/.pth file.")
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
+    state = load_tensors(checkpoint)
     config = Config.from_dict(state["config"]) if "config" in state else None
     if data is None and config is None:
         raise InputNotFound(f"{checkpoint} records no dataset: name one with --data DIR (testA/ and testB/).")

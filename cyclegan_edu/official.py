@@ -14,14 +14,10 @@ from pathlib import Path
 
 import torch
 
-from cyclegan_edu.errors import UserError
+from cyclegan_edu.errors import CheckpointMismatch, load_tensors
 from cyclegan_edu.generator import ResnetGenerator
 
 STRAY_NORM_KEYS = ("running_mean", "running_var", "num_batches_tracked")
-
-
-class CheckpointMismatch(UserError, ValueError):
-    """A generator file whose architecture differs from the one asked for."""
 
 
 def clean_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -51,11 +47,7 @@ def read_generator_file(path: Path | str, direction: str = "AtoB") -> dict[str, 
     From a training checkpoint (`latest.pt`) it takes G for "AtoB" and F for "BtoA"; an official
     file holds one generator, whatever the direction.
     """
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch.load raises many kinds on a foreign or malicious file
-        raise CheckpointMismatch(f"Cannot read {path} as a file of plain weights (files that would run code are "
-                                 f"refused): {str(error).splitlines()[0]}") from error
+    state = load_tensors(path, "a generator's weights (a run's latest.pt, or an official .pth)")
     if not isinstance(state, dict):
         raise CheckpointMismatch(f"{path} holds a {type(state).__name__}, not a generator state dict.")
     if is_training_checkpoint(state):

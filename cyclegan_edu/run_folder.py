@@ -8,6 +8,7 @@
     RUN/losses.csv                         one line per epoch: mean losses, learning rate, timing
     RUN/metrics.json                       test scores at the end of training
     RUN/results.json                       notebook 08's record of the run (parameters, metrics, timings)
+    RUN/run.json                           whose run this is: its id, its config, the overrides of resumes
 
 The trainer, the evaluator, the ablation study, notebook 08 and the grader all go through
 `RunFolder`, so a file name is spelled once.
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from cyclegan_edu.errors import UnreadableCheckpoint, load_tensors
 
 # Rows of a sample grid, top to bottom; each row holds `sample_images` test images.
 SAMPLE_ROWS = ("real A", "G(A)", "F(G(A))", "real B", "F(B)", "G(F(B))")
@@ -98,16 +101,52 @@ class RunFolder:
     def results(self) -> Path:
         return self.root / "results.json"
 
+    @property
+    def record(self) -> Path:
+        return self.root / "run.json"
+
     # ---- the checkpoint ---------------------------------------------------------------------------
     def has_checkpoint(self) -> bool:
         return self.latest.is_file()
 
-    def load_checkpoint(self, mmap: bool = False) -> dict[str, Any]:
-        """`latest.pt` on the CPU, plain tensors only (`weights_only`); `mmap` reads lazily."""
-        return torch.load(self.latest, map_location="cpu", weights_only=True, mmap=mmap)
+    def holds_a_run(self) -> bool:
+        """Whether any file of a run is here already (a checkpoint, its record, or its loss history)."""
+        return self.has_checkpoint() or self.record.exists() or self.losses.exists()
+
+    def load_checkpoint(self) -> dict[str, Any]:
+        """`latest.pt`, plain tensors only; an unreadable file raises UnreadableCheckpoint."""
+        checkpoint = load_tensors(self.latest, "this run's checkpoint")
+        if not isinstance(checkpoint, dict) or not {"config", "model", "epoch"} <= set(checkpoint):
+            raise UnreadableCheckpoint(f"{self.latest} is not a cyclegan_edu training checkpoint (no config, model "
+                                       "or epoch in it): put the run's own latest.pt back, or start a new run.")
+        return checkpoint
 
     def save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         atomic_save(checkpoint, self.latest)
+
+    def remove_partial_writes(self) -> list[Path]:
+        """Delete the temporary files of checkpoint writes that a kill interrupted; returns them."""
+        partial = sorted(self.checkpoints.glob(f".{self.latest.name}.*.tmp")) if self.checkpoints.is_dir() else []
+        for path in partial:
+            path.unlink(missing_ok=True)
+        return partial
+
+    # ---- run.json ----------------------------------------------------------------------------------
+    def read_record(self) -> dict[str, Any] | None:
+        """The run's id, config and resume overrides; None for a run from before run.json existed."""
+        if not self.record.exists():
+            return None
+        try:
+            return json.loads(self.record.read_text())
+        except (ValueError, OSError) as error:
+            raise UnreadableCheckpoint(f"{self.record} is damaged ({error}): restore it, or delete it to accept "
+                                       "the checkpoint in this folder as this run's.") from error
+
+    def write_record(self, record: dict[str, Any]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        temporary = self.record.with_name(f".{self.record.name}.tmp")
+        temporary.write_text(json.dumps(record, indent=2) + "\n")
+        os.replace(temporary, self.record)
 
     # ---- losses.csv and metrics.json ----------------------------------------------------------------
     def read_history(self) -> list[dict[str, float]]:

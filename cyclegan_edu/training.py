@@ -12,8 +12,10 @@ the networks, optimizers, schedulers, both history buffers and every RNG state.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+import uuid
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -26,7 +28,7 @@ from torchvision.utils import make_grid, save_image
 from tqdm.auto import tqdm
 
 from cyclegan_edu import __version__
-from cyclegan_edu.config import Config
+from cyclegan_edu.config import RESUME_OVERRIDES, Config
 from cyclegan_edu.cyclegan import LOSS_NAMES, CycleGAN
 from cyclegan_edu.data.image_folders import DecodedImages, UnalignedDataset, batches_from, to_unit_range
 from cyclegan_edu.data.toy_horse2zebra import dataset_root
@@ -41,7 +43,7 @@ CHECKPOINT_FORMAT = 1
 
 
 class TrainingDiverged(UserError, RuntimeError):
-    """A loss became NaN or infinite; the last good checkpoint is left in place."""
+    """A loss or a weight became NaN or infinite; the last good checkpoint is left in place."""
 
 
 class RunFolderError(UserError, RuntimeError):
@@ -80,12 +82,14 @@ class Trainer:
                  progress: bool = True) -> None:
         self.config = config.validate()
         self.folder = RunFolder(out_dir)
+        self.run_id = (checkpoint or {}).get("run_id") or uuid.uuid4().hex  # a new id for a new (or older) run
         self.progress = progress
         self.device = select_device(config.device)
         self.root = dataset_root(config.data, config.toy_image_size)
         self.dataset = UnalignedDataset(self.root, "train", config.load_size, config.crop_size, config.flip,
-                                        config.seed)
-        self.test_dataset = UnalignedDataset(self.root, "test", config.crop_size, config.crop_size, False, config.seed)
+                                        config.seed, config.skip_unreadable)
+        self.test_dataset = UnalignedDataset(self.root, "test", config.crop_size, config.crop_size, False, config.seed,
+                                             config.skip_unreadable)
         torch.manual_seed(config.seed)  # the weights' initialization
         self.model = build_model(config, self.device)  # the plain step, or the fast one with its switches
         self.decoded = DecodedImages(self.dataset, self.device) if config.data_on_device else None
@@ -93,31 +97,69 @@ class Trainer:
         self.position = Position()
         self.epoch_sums = dict.fromkeys(LOSS_NAMES, 0.0)
         self.epoch_seconds = 0.0
+        self.overrides: list[dict[str, Any]] = []  # what each resume changed, at which step
+        self.saved_step: int | None = None  # the global step of the last checkpoint written
         if checkpoint is not None:
             self.load_checkpoint(checkpoint)
 
     # ---- starting and resuming -------------------------------------------------------------
     @classmethod
     def start(cls, config: Config, out_dir: Path | str, progress: bool = True) -> Trainer:
-        """A new run; refuses a folder that already holds one rather than overwrite its checkpoint."""
+        """A new run; refuses a folder that already holds one rather than overwrite its files."""
         folder = RunFolder(out_dir)
-        if folder.has_checkpoint():
-            raise RunFolderError(f"{out_dir} already holds a run ({folder.latest}). Continue it with "
-                                 f"`cyclegan-edu resume {out_dir}`, or choose another --out folder.")
-        return cls(config, out_dir, progress=progress)
+        if folder.root.exists() and not folder.root.is_dir():
+            raise RunFolderError(f"--out {out_dir} is a file: give a folder for the run (new or empty).")
+        if folder.holds_a_run():
+            raise RunFolderError(f"{out_dir} already holds a run. Continue it with `cyclegan-edu resume {out_dir}`, "
+                                 "or choose another --out folder.")
+        trainer = cls(config, out_dir, progress=progress)
+        trainer.write_record()
+        return trainer
 
     @classmethod
-    def resume(cls, out_dir: Path | str, progress: bool = True) -> Trainer:
-        """Continue the run in `out_dir` from `checkpoints/latest.pt`, with the config saved there."""
+    def resume(cls, out_dir: Path | str, progress: bool = True, **overrides: Any) -> Trainer:
+        """Continue the run in `out_dir` from `checkpoints/latest.pt`, with the config saved there.
+
+        `overrides` may change the fields of RESUME_OVERRIDES (a lower `lr` after a divergence, a moved
+        `data` folder); they are recorded in run.json. The checkpoint must be this run's own: one
+        copied from another run is refused before anything in the folder changes.
+        """
         folder = RunFolder(out_dir)
         if not folder.has_checkpoint():
             raise RunFolderError(f"Nothing to resume: {folder.latest} does not exist. Start a run with "
                                  f"`cyclegan-edu train --out {out_dir}`.")
+        refused = sorted(set(overrides) - set(RESUME_OVERRIDES))
+        if refused:
+            raise RunFolderError(f"resume keeps a run's settings; {', '.join(refused)} cannot change (only "
+                                 f"{', '.join(RESUME_OVERRIDES)} can). Start a new run to change them.")
         checkpoint = folder.load_checkpoint()
-        return cls(Config.from_dict(checkpoint["config"]), out_dir, checkpoint, progress)
+        record = folder.read_record()
+        if record is not None and checkpoint.get("run_id") and record.get("run_id") != checkpoint["run_id"]:
+            raise RunFolderError(f"{folder.latest} belongs to another run than {out_dir} (run ids "
+                                 f"{checkpoint.get('run_id') or 'none'} and {record.get('run_id')}): put this run's "
+                                 "own checkpoint back, or train the other run in its own folder.")
+        config = dataclasses.replace(Config.from_dict(checkpoint["config"]), **overrides)
+        trainer = cls(config, out_dir, checkpoint, progress)
+        if overrides:
+            trainer.overrides.append({"global_step": trainer.position.global_step, **overrides})
+            trainer.apply_lr(config.lr)
+        trainer.write_record()
+        return trainer
+
+    def write_record(self) -> None:
+        self.folder.write_record({"run_id": self.run_id, "config": self.config.to_dict(),
+                                  "resume_overrides": self.overrides})
+
+    def apply_lr(self, lr: float) -> None:
+        """Set the schedule's base rate to `lr` (a resume that lowers it): every later epoch uses it."""
+        for scheduler in self.schedulers:
+            scheduler.base_lrs = [lr] * len(scheduler.base_lrs)
+            for group, factor in zip(scheduler.optimizer.param_groups, scheduler.lr_lambdas, strict=True):
+                group["initial_lr"], group["lr"] = lr, lr * factor(scheduler.last_epoch)
 
     def checkpoint(self) -> dict[str, Any]:
-        return {"format": CHECKPOINT_FORMAT, "package_version": __version__, "config": self.config.to_dict(),
+        return {"format": CHECKPOINT_FORMAT, "package_version": __version__, "run_id": self.run_id,
+                "resume_overrides": self.overrides, "config": self.config.to_dict(),
                 "epoch": self.position.epoch, "iteration": self.position.iteration,
                 "global_step": self.position.global_step, "epoch_sums": dict(self.epoch_sums),
                 "epoch_seconds": self.epoch_seconds, "model": self.model.training_state(),
@@ -126,6 +168,9 @@ class Trainer:
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
 
     def load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.folder.remove_partial_writes()  # of a write a kill interrupted
+        self.overrides = list(checkpoint.get("resume_overrides", []))
+        self.saved_step = checkpoint["global_step"]
         self.model.load_training_state(checkpoint["model"])
         for scheduler, state in zip(self.schedulers, checkpoint["schedulers"]):
             scheduler.load_state_dict(state)
@@ -137,7 +182,26 @@ class Trainer:
         self.folder.drop_history_after(self.position.epoch)
 
     def save_checkpoint(self) -> None:
+        """Write latest.pt, only from finite weights: the checkpoint before a divergence stays the last good one."""
+        self.check_weights_finite()
         self.folder.save_checkpoint(self.checkpoint())
+        self.saved_step = self.position.global_step
+
+    def divergence_advice(self) -> str:
+        where = (f"the last good checkpoint, {self.folder.latest} (step {self.saved_step}), is kept"
+                 if self.saved_step is not None else "no checkpoint was written")
+        return (f"Training stopped; {where}. Continue from it with a lower learning rate, e.g. "
+                f"`cyclegan-edu resume {self.folder.root} --lr {self.config.lr / 10:g}`, or start afresh.")
+
+    def check_weights_finite(self) -> None:
+        """Raise TrainingDiverged when a weight or an optimizer moment is NaN or infinite: the step that
+        breaks the weights can still report finite losses, computed before its update."""
+        tensors = [*self.model.parameters()] + [value for optimizer in (self.model.optimizer_g, self.model.optimizer_d)
+                                                for state in optimizer.state.values() for value in state.values()
+                                                if torch.is_tensor(value) and value.is_floating_point()]
+        if not all(bool(torch.isfinite(tensor).all()) for tensor in tensors):
+            raise TrainingDiverged(f"The weights became NaN or infinite by epoch {self.position.epoch}, step "
+                                   f"{self.position.iteration}. {self.divergence_advice()}")
 
     # ---- the loop ---------------------------------------------------------------------------
     def steps_per_epoch(self) -> int:
@@ -152,16 +216,16 @@ class Trainer:
         batches = list(batches_from(self.position.iteration * size, n_items, size))
         if self.decoded is not None:
             return (self.decoded.batch(indices) for indices in batches)
+        # Its own generator: the loader's worker seed must not draw from torch's global RNG, whose state
+        # the checkpoint restores (a mid-epoch resume would draw once more than an uninterrupted run).
         return DataLoader(self.dataset, batch_sampler=batches, num_workers=self.config.num_workers,
-                          pin_memory=self.device.type == "cuda")
+                          pin_memory=self.device.type == "cuda", generator=torch.Generator())
 
     def check_finite(self, losses: dict[str, float]) -> None:
         bad = [name for name, value in losses.items() if not math.isfinite(value)]
         if bad:
-            raise TrainingDiverged(
-                f"Loss {', '.join(bad)} became {losses[bad[0]]} at epoch {self.position.epoch}, step "
-                f"{self.position.iteration + 1}. Training stopped; the last good checkpoint is {self.folder.latest}. "
-                "Try a lower --lr, then `cyclegan-edu resume` from that checkpoint or start afresh.")
+            raise TrainingDiverged(f"Loss {', '.join(bad)} became {losses[bad[0]]} at epoch {self.position.epoch}, "
+                                   f"step {self.position.iteration + 1}. {self.divergence_advice()}")
 
     def train_epoch(self) -> None:
         steps = self.steps_per_epoch()
@@ -187,8 +251,9 @@ class Trainer:
 
     def finish_epoch(self) -> dict[str, Any]:
         """Log the epoch, step the schedulers, save samples, move to the next epoch and checkpoint."""
+        self.check_weights_finite()  # before anything of this epoch is logged
         steps = max(self.position.iteration, 1)
-        record = {"epoch": self.position.epoch, "lr": self.schedulers[0].get_last_lr()[0],
+        record = {"epoch": self.position.epoch, "lr": self.model.optimizer_g.param_groups[0]["lr"],
                   **{name: total / steps for name, total in self.epoch_sums.items()},
                   "seconds": self.epoch_seconds, "seconds_per_iteration": self.epoch_seconds / steps}
         self.folder.append_history(record)
@@ -254,7 +319,8 @@ def run_report(out_dir: Path | str, metrics: dict[str, Any]) -> str:
     for direction, scores in metrics.items():
         truth = (f"PSNR {scores['psnr']:.2f} dB (do nothing: {scores['psnr_identity']:.2f} dB), "
                  f"L1 {scores['l1']:.4f} (do nothing: {scores['l1_identity']:.4f}), " if "psnr" in scores else "")
-        lines.append(f"  {direction}: {truth}diversity {scores['diversity']:.2f}")
+        spread = f"diversity {scores['diversity']:.2f}" if "diversity" in scores else "no diversity (one test image)"
+        lines.append(f"  {direction}: {truth}{spread}")
     return "\n".join(lines)
 
 
@@ -265,6 +331,8 @@ def train(config: Config, out_dir: Path | str, progress: bool = True,
 
 
 def resume(out_dir: Path | str, progress: bool = True,
-           on_epoch_end: Callable[[dict[str, Any], Trainer], None] | None = None) -> dict[str, Any]:
-    """Continue the run in `out_dir` from its latest checkpoint to the end; returns its test metrics."""
-    return Trainer.resume(out_dir, progress).run(on_epoch_end)
+           on_epoch_end: Callable[[dict[str, Any], Trainer], None] | None = None, **overrides: Any) -> dict[str, Any]:
+    """Continue the run in `out_dir` from its latest checkpoint to the end; returns its test metrics.
+
+    `overrides`: fields of RESUME_OVERRIDES to change, e.g. `lr=1e-4` after a divergence."""
+    return Trainer.resume(out_dir, progress, **overrides).run(on_epoch_end)

@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from cyclegan_edu import config as presets
-from cyclegan_edu import devices
 from cyclegan_edu.cyclegan import LOSS_NAMES, CycleGAN
 from cyclegan_edu.data.image_folders import DecodedImages, UnalignedDataset
 from cyclegan_edu.data.toy_horse2zebra import toy_dataset_root
@@ -135,7 +134,7 @@ def test_the_fast_preset_uses_bf16_only_where_the_hardware_has_it(monkeypatch):
     assert presets.fast_switches("cuda", bf16=False)["precision"] == "fp16"
     for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
         monkeypatch.setattr(torch.cpu, probe, lambda: False, raising=False)
-    assert not devices.bf16_supported("cpu") and not devices.bf16_supported("mps")
+    assert not presets.bf16_supported("cpu") and not presets.bf16_supported("mps")
     if not torch.cuda.is_available():
         assert presets.fast().precision == "fp32" and presets.fast().batched_passes
 

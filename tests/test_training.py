@@ -92,6 +92,23 @@ def test_resume_without_a_run_says_how_to_start(tmp_path):
         resume(tmp_path)
 
 
+def assert_same_state(expected, actual, where="latest.pt"):
+    """The whole checkpoint, every RNG state included, but for what differs between two runs by nature:
+    wall-clock timings and the run's random id."""
+    if isinstance(expected, dict):
+        assert expected.keys() == actual.keys(), where
+        for key in expected.keys() - {"epoch_seconds", "run_id"}:
+            assert_same_state(expected[key], actual[key], f"{where}[{key!r}]")
+    elif isinstance(expected, (list, tuple)):
+        assert len(expected) == len(actual), where
+        for i, (left, right) in enumerate(zip(expected, actual, strict=True)):
+            assert_same_state(left, right, f"{where}[{i}]")
+    elif torch.is_tensor(expected):
+        assert torch.equal(expected, actual), where
+    else:
+        assert expected == actual, where
+
+
 KILLED_RUN = textwrap.dedent("""
     import os, signal, sys
     from cyclegan_edu import config, cyclegan, training
@@ -128,6 +145,7 @@ def test_a_run_killed_mid_epoch_resumes_bit_identically(toy_env, tmp_path, unint
     assert expected.keys() == actual.keys()
     for key in expected:
         assert torch.equal(expected[key], actual[key]), key
+    assert_same_state(RunFolder(reference).load_checkpoint(), RunFolder(interrupted).load_checkpoint())
     assert read_history(interrupted)[-1]["G_total"] == read_history(reference)[-1]["G_total"]
     assert len(read_history(interrupted)) == 2
 

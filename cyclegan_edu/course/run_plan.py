@@ -29,6 +29,7 @@ from cyclegan_edu.data import cache
 from cyclegan_edu.data.downloads import DATASETS
 from cyclegan_edu.data.toy_horse2zebra import dataset_root
 from cyclegan_edu.devices import device_name
+from cyclegan_edu.errors import load_tensors
 from cyclegan_edu.evaluation import (
     FeatureWeightsUnavailable,
     evaluate_checkpoint,
@@ -161,7 +162,7 @@ def run_name(config: Config, preset_name: str, dataset: str) -> str:
 
 def check_same_run(config: Config, run_dir: Path | str) -> None:
     """Before resuming: the folder must hold a run of this very config, or resuming would train another."""
-    saved = RunFolder(run_dir).load_checkpoint(mmap=True)
+    saved = load_tensors(RunFolder(run_dir).latest, "this run's checkpoint")
     asked = config.to_dict()
     differences = [f"{name}: saved {value!r}, asked {asked.get(name)!r}"
                    for name, value in saved["config"].items() if value != asked.get(name)]
@@ -192,7 +193,7 @@ def evaluate_run(run_dir: Path | str, config: Config, train_metrics: dict[str, A
 
 
 def checkpoint_position(run_dir: Path | str) -> dict[str, int]:
-    saved = RunFolder(run_dir).load_checkpoint(mmap=True)
+    saved = RunFolder(run_dir).load_checkpoint()
     return {"epoch": int(saved["epoch"]), "global_step": int(saved["global_step"])}
 
 

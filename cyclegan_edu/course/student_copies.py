@@ -26,14 +26,20 @@ def student_copy(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return cleared
 
 
-def write_student_copies(source: Path | str, destination: Path | str) -> list[Path]:
-    """Write a student copy of every notebook in `source` into `destination`; returns the paths."""
+def write_student_copies(source: Path | str, destination: Path | str, overwrite: bool = False) -> list[Path]:
+    """Write a student copy of every notebook in `source` into `destination`; returns the paths.
+
+    A notebook already in `destination` (a student's work, perhaps) is replaced only with `overwrite`."""
     source, destination = Path(source), Path(destination)
     notebooks = sorted(source.glob("*.ipynb"))
     if not notebooks:
         raise InputNotFound(f"No notebooks in {source}: give the folder of the notebooks with solutions.")
     if destination.resolve() == source.resolve():
         raise WouldOverwrite("Write the student copies to another folder, not over the notebooks with solutions.")
+    existing = [destination / path.name for path in notebooks if (destination / path.name).exists()]
+    if existing and not overwrite:
+        raise WouldOverwrite(f"{existing[0]} (and {len(existing) - 1} more) already exist: choose a new destination "
+                             "folder, or pass --overwrite to replace them.")
     destination.mkdir(parents=True, exist_ok=True)
     written = []
     for path in notebooks:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import Dataset
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
@@ -41,12 +41,20 @@ class DataError(UserError, ValueError):
     """Bad input data: the message names the file or folder and says what to do."""
 
 
+def is_system_metadata(path: Path) -> bool:
+    """Files that macOS and Windows leave beside images: `._name` forks, `__MACOSX/`, hidden files."""
+    return any(part.startswith(".") or part == "__MACOSX" for part in path.parts)
+
+
 def find_images(folder: Path | str) -> list[Path]:
-    """All image files under `folder`, searched recursively, in sorted order."""
+    """All image files under `folder`, searched recursively, in sorted order; system metadata left out."""
     folder = Path(folder)
+    if folder.is_file():
+        raise DataError(f"{folder} is a file, not a folder of images. {LAYOUT_HELP}")
     if not folder.is_dir():
         raise DataError(f"Image folder {folder} does not exist. {LAYOUT_HELP}")
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+                  and not is_system_metadata(p.relative_to(folder)))
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -63,15 +71,19 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 
 def load_rgb(path: Path | str) -> Image.Image:
-    """Decode one image file to RGB, or raise a DataError that names the file."""
+    """Decode one image file to RGB the right way up (EXIF orientation applied, as a phone photo is
+    meant to be seen), or raise a DataError that names the file."""
     try:
         with Image.open(path) as image:
             image.load()
-            return to_rgb(image)
+            return to_rgb(ImageOps.exif_transpose(image))
+    except Image.DecompressionBombError as error:
+        raise DataError(f"Image {path} is too large to decode safely ({error}): resize it, or delete it.") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise DataError(
             f"Cannot read image {path}: {error}. The file is corrupt or not an image despite its "
-            "name: replace or delete it, or pass skip_unreadable=True to leave such files out."
+            "name: replace or delete it, or leave such files out (--skip-unreadable; skip_unreadable=True "
+            "in Python)."
         ) from error
 
 
@@ -94,7 +106,7 @@ def scan_domain(folder: Path, min_size: int, skip_unreadable: bool) -> list[Path
     An unreadable file raises DataError, or is left out with one warning listing all such files when
     `skip_unreadable` is set. An image smaller than `min_size` on a side always raises.
     """
-    if not folder.is_dir():
+    if not folder.exists():
         raise DataError(f"Domain folder {folder} is missing. {LAYOUT_HELP}")
     paths = find_images(folder)
     if not paths:
@@ -200,7 +212,8 @@ class UnalignedDataset(Dataset):
         check_sizes(load_size, crop_size)
         self.root = Path(root)
         if not self.root.is_dir():
-            raise DataError(f"Dataset folder {self.root} does not exist. {LAYOUT_HELP}")
+            kind = "is a file, not a folder" if self.root.exists() else "does not exist"
+            raise DataError(f"Dataset folder {self.root} {kind}. {LAYOUT_HELP}")
         self.phase, self.load_size, self.crop_size, self.flip, self.seed = phase, load_size, crop_size, flip, seed
         min_size = crop_size if phase == "train" else 1
         self.paths_a = scan_domain(self.root / f"{phase}A", min_size, skip_unreadable)
