@@ -61,3 +61,12 @@ def test_script_reports_skipped_files_and_bad_arguments(tmp_path):
     bad = subprocess.run([sys.executable, str(SCRIPT), str(a), str(b), str(tmp_path / "o2"), "--size", "30"],
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "multiple of 4" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_killed_preparation_leaves_nothing_behind_once_run_again(tmp_path):
+    a, b = user_folders(tmp_path)
+    stale = tmp_path / ".out.partial-k1lled"
+    (stale / "trainA").mkdir(parents=True)
+    (stale / "trainA" / "half.png").write_bytes(b"half")
+    prepare_custom_dataset(a, b, tmp_path / "out")
+    assert not stale.exists() and not list(tmp_path.glob(".out.partial-*"))

@@ -47,6 +47,8 @@ def prepare_custom_dataset(a_dir: Path | str, b_dir: Path | str, out: Path | str
     if out.exists() and any(out.iterdir()):
         raise DataError(f"{out} is not empty: choose a new folder, so nothing in it is overwritten.")
     out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out.parent.glob(f".{out.name}.partial-*"):  # left by a run that was killed
+        shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
     result = PreparedDataset(out)
     try:
