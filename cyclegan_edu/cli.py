@@ -196,9 +196,9 @@ def run_translate(args: argparse.Namespace) -> None:
 
 
 def run_download(args: argparse.Namespace) -> None:
-    from cyclegan_edu.data import cache, downloads
+    from cyclegan_edu.data import cache, catalog, downloads
     if args.list:
-        print("\n".join(downloads.PRETRAINED_MODELS) if args.pretrained else downloads.dataset_table())
+        print("\n".join(catalog.PRETRAINED_MODELS) if args.pretrained else catalog.dataset_table())
     elif args.name is None:
         raise ConfigError("give a NAME to download, or --list to see them.")
     elif args.name == "inception-weights":
@@ -220,7 +220,8 @@ def run_prepare(args: argparse.Namespace) -> None:
 def run_evaluate(args: argparse.Namespace) -> None:
     from cyclegan_edu.data import cache
     from cyclegan_edu.devices import select_device
-    from cyclegan_edu.evaluation import evaluate_checkpoint, format_table, standard_feature_extractor
+    from cyclegan_edu.evaluation import evaluate_checkpoint, format_table
+    from cyclegan_edu.inception import standard_feature_extractor
     from cyclegan_edu.run_folder import RunFolder
     features = standard_feature_extractor(cache.weights_dir()) if args.fid else None
     results = evaluate_checkpoint(args.target, args.data, args.size, features, select_device(args.device))

@@ -22,6 +22,10 @@ class UserError(Exception):
     """Input the user can fix; the message says how."""
 
 
+class DownloadError(UserError, RuntimeError):
+    """A file or dataset could not be downloaded, or what arrived was refused."""
+
+
 class InputNotFound(UserError, FileNotFoundError):
     """A file or folder named by the user does not exist."""
 

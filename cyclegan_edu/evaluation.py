@@ -29,17 +29,13 @@ from torchmetrics.functional.regression import mean_absolute_error
 from cyclegan_edu.config import Config
 from cyclegan_edu.data.image_folders import DataError, find_images, load_rgb, test_transform, to_unit_range
 from cyclegan_edu.data.toy_horse2zebra import dataset_root
-from cyclegan_edu.errors import InputNotFound, UserError, load_tensors
+from cyclegan_edu.errors import InputNotFound, load_tensors
 from cyclegan_edu.official import is_training_checkpoint, load_official_generator
 from cyclegan_edu.run_folder import RunFolder
 
 Translator = Callable[[torch.Tensor], torch.Tensor]
 LAYOUT_GRID = 8  # cells per side of the picture `diversity` compares
 STANDARD_FEATURES = "inception-v3-compat (torch-fidelity, 2048-d pool features)"
-
-
-class FeatureWeightsUnavailable(UserError, RuntimeError):
-    """The standard Inception weights for FID/KID are neither on disk nor downloadable."""
 
 
 def paired_scores(outputs: torch.Tensor, truths: torch.Tensor) -> dict[str, float]:
@@ -148,39 +144,6 @@ def ground_truth_metrics(translators: dict[str, Translator], root: Path | str, s
         outputs = translate_all(translate, inputs, batch_size, device)
         results[direction] = {**with_baseline(outputs, inputs, truths), **spread_scores(outputs, inputs)}
     return results
-
-
-def standard_feature_extractor(weights_dir: Path | str, download: bool = True) -> nn.Module:
-    """The Inception-v3 FID features of the literature, from `weights_dir` or downloaded there.
-
-    Raises FeatureWeightsUnavailable, saying what to do, when the weights cannot be had.
-    """
-    from torchmetrics.image.fid import NoTrainInceptionV3
-
-    from cyclegan_edu.data.downloads import (
-        INCEPTION_WEIGHTS_FILE,
-        DownloadError,
-        download_inception_weights,
-        tensor_file_problem,
-    )
-
-    path = Path(weights_dir) / INCEPTION_WEIGHTS_FILE
-    # torch-fidelity loads this file with weights_only=False: only a checked file of plain tensors may reach it.
-    problem = tensor_file_problem(path) if path.exists() else "it is missing"
-    if problem:
-        if not download:
-            raise FeatureWeightsUnavailable(f"FID/KID need the standard Inception-v3 weights at {path} ({problem}).")
-        try:
-            download_inception_weights(weights_dir)  # replaces a file that failed the check, or refuses
-        except DownloadError as error:
-            raise FeatureWeightsUnavailable(
-                f"FID/KID need the standard Inception-v3 weights, which are not at {path} and could not be "
-                f"downloaded ({str(error).splitlines()[0]}). Run `cyclegan-edu download inception-weights` on a "
-                f"machine with internet, or copy {INCEPTION_WEIGHTS_FILE} into {weights_dir}. No FID is reported "
-                "without them: a number from other features would not be comparable with published FIDs."
-            ) from error
-    return NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"],
-                              feature_extractor_weights_path=str(path))
 
 
 @torch.no_grad()

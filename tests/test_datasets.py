@@ -19,14 +19,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from cyclegan_edu.data import downloads
+from cyclegan_edu.data import catalog, downloads
+from cyclegan_edu.data.catalog import DatasetUnavailable
 from cyclegan_edu.data.downloads import (
-    DatasetUnavailable,
-    DownloadError,
     download_dataset,
     download_file,
     download_pretrained,
 )
+from cyclegan_edu.errors import DownloadError
 
 REPO = Path(__file__).resolve().parents[1]
 # A dataset whose archive size is not recorded, so the tiny archives served here pass the size check
@@ -127,7 +127,7 @@ def make_zip(members: dict[str, bytes], symlinks: dict[str, str] | None = None) 
     return buffer.getvalue()
 
 
-def dataset_members(prefix: str = f"{NAME}/", splits: tuple[str, ...] = downloads.SPLITS) -> dict[str, bytes]:
+def dataset_members(prefix: str = f"{NAME}/", splits: tuple[str, ...] = catalog.SPLITS) -> dict[str, bytes]:
     """Two tiny images per split folder under ``prefix``."""
     return {f"{prefix}{split}/{i}.png": PNG + split.encode() for split in splits for i in range(2)}
 
@@ -141,7 +141,7 @@ def serve_dataset(mirror: FakeMirror, data: bytes) -> list[str]:
 def assert_installed(root: Path) -> None:
     """The dataset sits at root/NAME with its images, and nothing else is left in root."""
     assert sorted(os.listdir(root)) == [NAME]
-    for split in downloads.SPLITS:
+    for split in catalog.SPLITS:
         assert (root / NAME / split / "0.png").read_bytes() == PNG + split.encode()
 
 
@@ -254,7 +254,7 @@ def test_missing_split_named(mirror: FakeMirror, tmp_path: Path) -> None:
 
 
 def test_present_dataset_needs_no_network(tmp_path: Path, closed_port: int) -> None:
-    for split in downloads.SPLITS:
+    for split in catalog.SPLITS:
         (tmp_path / NAME / split).mkdir(parents=True)
         (tmp_path / NAME / split / "a.png").write_bytes(PNG)
     path = download_dataset(NAME, tmp_path, [f"http://127.0.0.1:{closed_port}/ds"], progress=False)
@@ -288,9 +288,9 @@ def test_cityscapes_gives_instructions(tmp_path: Path) -> None:
 
 
 def test_table_matches_paper_counts() -> None:
-    info = downloads.DATASETS["horse2zebra"]
+    info = catalog.DATASETS["horse2zebra"]
     assert info.counts == {"trainA": 1067, "trainB": 1334, "testA": 120, "testB": 140}
-    assert downloads.DATASETS["maps"].paired and not info.paired
+    assert catalog.DATASETS["maps"].paired and not info.paired
 
 
 # ---------------------------------------------------------------------------
@@ -378,7 +378,7 @@ def test_timeout_moves_to_next_url(mirror: FakeMirror, tmp_path: Path) -> None:
 
 def test_pretrained_download_and_reuse(mirror: FakeMirror, tmp_path: Path, monkeypatch) -> None:
     # A downloaded .pth must load as a dict of tensors; this small one is not of the real size, so that check is off.
-    monkeypatch.setitem(downloads.PRETRAINED_FILES, "style_monet", downloads.FileFacts())
+    monkeypatch.setitem(catalog.PRETRAINED_FILES, "style_monet", catalog.FileFacts())
     buffer = io.BytesIO()
     torch.save({"weight": torch.ones(2)}, buffer)
     weights = buffer.getvalue()

@@ -20,15 +20,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from cyclegan_edu.data import downloads
+from cyclegan_edu.data import archives, catalog, downloads
 from cyclegan_edu.data.downloads import (
-    DownloadError,
     download_dataset,
     download_file,
     download_inception_weights,
     download_pretrained,
 )
-from cyclegan_edu.errors import UserError
+from cyclegan_edu.errors import DownloadError, UserError
 
 DATASET = "cezanne2photo"  # archive size not recorded, so the bomb checks are reached whatever the archive weighs
 KNOWN = "horse2zebra"  # archive size recorded (111 MiB)
@@ -168,7 +167,7 @@ def test_bad_pretrained_file_is_refused_and_not_kept(server: Server, tmp_path: P
 
 @pytest.mark.parametrize("legacy", [False, True])
 def test_small_valid_state_dict_is_accepted(server: Server, tmp_path: Path, monkeypatch, legacy: bool) -> None:
-    monkeypatch.setitem(downloads.PRETRAINED_FILES, MODEL, downloads.FileFacts())  # size check tested below
+    monkeypatch.setitem(catalog.PRETRAINED_FILES, MODEL, catalog.FileFacts())  # size check tested below
     server.files[f"/m/{MODEL}.pth"] = torch_bytes(SMALL_WEIGHTS, legacy)
     path = download_pretrained(MODEL, tmp_path, [server.url("/m")], progress=False)
     assert os.listdir(tmp_path) == [f"{MODEL}.pth"]
@@ -177,7 +176,7 @@ def test_small_valid_state_dict_is_accepted(server: Server, tmp_path: Path, monk
 
 
 def test_a_portal_on_the_first_mirror_falls_through_to_the_next(server: Server, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setitem(downloads.PRETRAINED_FILES, MODEL, downloads.FileFacts())
+    monkeypatch.setitem(catalog.PRETRAINED_FILES, MODEL, catalog.FileFacts())
     server.files[f"/portal/{MODEL}.pth"] = BAD_WEIGHTS["captive portal"][0]
     server.files[f"/m/{MODEL}.pth"] = torch_bytes(SMALL_WEIGHTS)
     path = download_pretrained(MODEL, tmp_path, [server.url("/portal"), server.url("/m")], progress=False)
@@ -187,7 +186,7 @@ def test_a_portal_on_the_first_mirror_falls_through_to_the_next(server: Server, 
 
 @pytest.mark.parametrize("case", ["captive portal", "truncated torch.save", "a non-tensor entry"])
 def test_a_bad_file_already_there_is_downloaded_again(server: Server, tmp_path: Path, monkeypatch, case) -> None:
-    monkeypatch.setitem(downloads.PRETRAINED_FILES, MODEL, downloads.FileFacts())
+    monkeypatch.setitem(catalog.PRETRAINED_FILES, MODEL, catalog.FileFacts())
     (tmp_path / f"{MODEL}.pth").write_bytes(BAD_WEIGHTS[case][0])
     server.files[f"/m/{MODEL}.pth"] = torch_bytes(SMALL_WEIGHTS)
     path = download_pretrained(MODEL, tmp_path, [server.url("/m")], progress=False)
@@ -196,7 +195,7 @@ def test_a_bad_file_already_there_is_downloaded_again(server: Server, tmp_path: 
 
 
 def test_a_good_file_already_there_is_reused(server: Server, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setitem(downloads.PRETRAINED_FILES, MODEL, downloads.FileFacts())
+    monkeypatch.setitem(catalog.PRETRAINED_FILES, MODEL, catalog.FileFacts())
     (tmp_path / f"{MODEL}.pth").write_bytes(torch_bytes(SMALL_WEIGHTS))
     download_pretrained(MODEL, tmp_path, [server.url("/m")], progress=False)
     assert server.requests == []
@@ -214,17 +213,17 @@ def test_a_bad_file_already_there_is_named_when_no_mirror_works(server: Server, 
 @pytest.mark.parametrize("case", ["captive portal", "truncated torch.save", "pickled object"])
 def test_bad_inception_weights_are_refused(server: Server, tmp_path: Path, case: str) -> None:
     content, reason = BAD_WEIGHTS[case]
-    server.files[f"/w/{downloads.INCEPTION_WEIGHTS_FILE}"] = content
+    server.files[f"/w/{catalog.INCEPTION_WEIGHTS_FILE}"] = content
     with pytest.raises(DownloadError, match=reason) as caught:
         download_inception_weights(tmp_path, [server.url("/w")], progress=False)
-    assert first_line(caught.value).startswith(f"could not download {downloads.INCEPTION_WEIGHTS_FILE}")
+    assert first_line(caught.value).startswith(f"could not download {catalog.INCEPTION_WEIGHTS_FILE}")
     assert os.listdir(tmp_path) == []
 
 
 def test_valid_inception_weights_are_accepted(server: Server, tmp_path: Path) -> None:
-    server.files[f"/w/{downloads.INCEPTION_WEIGHTS_FILE}"] = torch_bytes(SMALL_WEIGHTS)
+    server.files[f"/w/{catalog.INCEPTION_WEIGHTS_FILE}"] = torch_bytes(SMALL_WEIGHTS)
     path = download_inception_weights(tmp_path, [server.url("/w")], progress=False)
-    assert os.listdir(tmp_path) == [downloads.INCEPTION_WEIGHTS_FILE] and path.stat().st_size > 0
+    assert os.listdir(tmp_path) == [catalog.INCEPTION_WEIGHTS_FILE] and path.stat().st_size > 0
 
 
 # ---------------------------------------------------------------------------
@@ -242,7 +241,7 @@ def test_valid_weights_of_the_wrong_size_are_something_else(server: Server, tmp_
 
 def test_a_file_announced_far_too_big_is_refused_before_it_is_read(server: Server, tmp_path: Path,
                                                                    monkeypatch) -> None:
-    monkeypatch.setitem(downloads.PRETRAINED_FILES, MODEL, downloads.FileFacts(approx_bytes=100))
+    monkeypatch.setitem(catalog.PRETRAINED_FILES, MODEL, catalog.FileFacts(approx_bytes=100))
     server.files[f"/m/{MODEL}.pth"] = torch_bytes(SMALL_WEIGHTS)
     with pytest.raises(DownloadError, match="announced .* more than this file can be"):
         download_pretrained(MODEL, tmp_path, [server.url("/m")], progress=False)
@@ -260,13 +259,13 @@ def test_a_tiny_archive_for_a_dataset_of_known_size_is_something_else(server: Se
 
 
 def test_tables_record_sizes_and_no_invented_checksums() -> None:
-    sizes = {name: info.size_mib for name, info in downloads.DATASETS.items() if info.size_mib is not None}
+    sizes = {name: info.size_mib for name, info in catalog.DATASETS.items() if info.size_mib is not None}
     assert sizes == {"horse2zebra": 111, "apple2orange": 75, "summer2winter_yosemite": 127, "monet2photo": 291,
                      "facades": 34, "maps": 1434}
-    assert all(info.sha256 is None for info in downloads.DATASETS.values())
-    assert all(facts.sha256 is None for facts in downloads.PRETRAINED_FILES.values())
-    assert set(downloads.PRETRAINED_FILES) == set(downloads.PRETRAINED_MODELS)
-    assert downloads.INCEPTION_FACTS.sha256 is None
+    assert all(info.sha256 is None for info in catalog.DATASETS.values())
+    assert all(facts.sha256 is None for facts in catalog.PRETRAINED_FILES.values())
+    assert set(catalog.PRETRAINED_FILES) == set(catalog.PRETRAINED_MODELS)
+    assert catalog.INCEPTION_FACTS.sha256 is None
     assert "publish no checksums" in downloads.__doc__
 
 
@@ -276,7 +275,7 @@ def test_tables_record_sizes_and_no_invented_checksums() -> None:
 
 
 def dataset_members(name: str = DATASET) -> dict[str, bytes]:
-    return {f"{name}/{split}/{i}.png": PNG + split.encode() for split in downloads.SPLITS for i in range(2)}
+    return {f"{name}/{split}/{i}.png": PNG + split.encode() for split in catalog.SPLITS for i in range(2)}
 
 
 def make_zip(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:
@@ -308,8 +307,8 @@ def assert_nothing_kept(root: Path) -> None:
 
 
 BOMBS = {
-    "20 MiB of zeros, deflated (ratio > 1000)": (bytes(20 * downloads.MIB), zipfile.ZIP_DEFLATED),
-    "20 MiB of zeros, bzip2": (bytes(20 * downloads.MIB), zipfile.ZIP_BZIP2),
+    "20 MiB of zeros, deflated (ratio > 1000)": (bytes(20 * catalog.MIB), zipfile.ZIP_DEFLATED),
+    "20 MiB of zeros, bzip2": (bytes(20 * catalog.MIB), zipfile.ZIP_BZIP2),
     "2 MiB of one repeated phrase, lzma": (b"horse zebra " * 180_000, zipfile.ZIP_LZMA),
 }
 
@@ -320,7 +319,7 @@ def test_a_highly_compressible_member_is_refused_before_unpacking(server: Server
     archive = make_zip({**dataset_members(), f"{DATASET}/trainA/bomb.png": payload}, compression)
     with zipfile.ZipFile(io.BytesIO(archive)) as bundle:
         info = bundle.getinfo(f"{DATASET}/trainA/bomb.png")
-        assert info.file_size / info.compress_size > downloads.MAX_RATIO
+        assert info.file_size / info.compress_size > archives.MAX_RATIO
     server.files[f"/ds/{DATASET}.zip"] = archive
     with pytest.raises(DownloadError) as caught:
         download_dataset(DATASET, tmp_path, [server.url("/ds")], progress=False)
@@ -330,7 +329,7 @@ def test_a_highly_compressible_member_is_refused_before_unpacking(server: Server
     assert_nothing_kept(tmp_path)
 
 
-@pytest.mark.parametrize("declared", [0xF000_0000, 3 * downloads.GIB])
+@pytest.mark.parametrize("declared", [0xF000_0000, 3 * archives.GIB])
 def test_members_declaring_far_more_than_plausible_are_refused(server: Server, tmp_path: Path, declared) -> None:
     member = f"{DATASET}/trainA/huge.png"
     archive = declare_sizes(make_zip({**dataset_members(), member: PNG * 100}), member,
@@ -343,18 +342,18 @@ def test_members_declaring_far_more_than_plausible_are_refused(server: Server, t
 
 
 def test_the_total_bound_follows_the_archive_size(monkeypatch) -> None:
-    monkeypatch.setattr(downloads, "UNPACK_FLOOR", 0)
+    monkeypatch.setattr(archives, "UNPACK_FLOOR", 0)
     archive = make_zip({f"{DATASET}/trainA/{i}.png": os.urandom(100_000) for i in range(3)})
     with zipfile.ZipFile(io.BytesIO(archive)) as bundle:
-        downloads.check_members(bundle, Path("unused"), len(archive))  # honest: passes
+        archives.check_members(bundle, Path("unused"), len(archive))  # honest: passes
         with pytest.raises(DownloadError, match="far more than"):
-            downloads.check_members(bundle, Path("unused"), len(archive) // 5)
-    assert downloads.unpack_limit(100 * downloads.GIB) == downloads.UNPACK_CAP
+            archives.check_members(bundle, Path("unused"), len(archive) // 5)
+    assert archives.unpack_limit(100 * archives.GIB) == archives.UNPACK_CAP
 
 
 def test_a_member_that_inflates_past_its_declared_size_is_refused(server: Server, tmp_path: Path) -> None:
     member = f"{DATASET}/trainA/liar.png"
-    real = make_zip({**dataset_members(), member: bytes(4 * downloads.MIB)}, zipfile.ZIP_DEFLATED)
+    real = make_zip({**dataset_members(), member: bytes(4 * catalog.MIB)}, zipfile.ZIP_DEFLATED)
     server.files[f"/ds/{DATASET}.zip"] = declare_sizes(real, member, uncompressed=1000)  # data inflates to 4 MiB
     with pytest.raises(DownloadError) as caught:
         download_dataset(DATASET, tmp_path, [server.url("/ds")], progress=False)
@@ -377,7 +376,7 @@ def test_unpacking_stops_past_the_declared_size_even_if_the_reader_does_not(serv
         if filename != member:
             return source
         with source:
-            return io.BytesIO(source.read() + bytes(10 * downloads.MIB))
+            return io.BytesIO(source.read() + bytes(10 * catalog.MIB))
 
     monkeypatch.setattr(zipfile.ZipFile, "open", lying_open)
     with pytest.raises(DownloadError) as caught:
@@ -387,18 +386,18 @@ def test_unpacking_stops_past_the_declared_size_even_if_the_reader_does_not(serv
     assert_nothing_kept(tmp_path)
 
 
-@pytest.mark.parametrize("extra", [1, downloads.CHUNK_BYTES, 5 * downloads.CHUNK_BYTES])
+@pytest.mark.parametrize("extra", [1, archives.CHUNK_BYTES, 5 * archives.CHUNK_BYTES])
 def test_the_byte_budget_of_the_writer(extra: int) -> None:
     out = io.BytesIO()
-    assert downloads.copy_with_budget(io.BytesIO(b"x" * 1000), out, 1000, "exact") == 1000
+    assert archives.copy_with_budget(io.BytesIO(b"x" * 1000), out, 1000, "exact") == 1000
     out = io.BytesIO()
     with pytest.raises(DownloadError, match="'over' inflates to more than the 1000 bytes its header declares"):
-        downloads.copy_with_budget(io.BytesIO(b"x" * (1000 + extra)), out, 1000, "over")
+        archives.copy_with_budget(io.BytesIO(b"x" * (1000 + extra)), out, 1000, "over")
     assert len(out.getvalue()) <= 1000
 
 
 def test_a_refused_archive_falls_through_to_the_next_mirror(server: Server, tmp_path: Path) -> None:
-    server.files[f"/bad/{DATASET}.zip"] = make_zip({**dataset_members(), "z.png": bytes(20 * downloads.MIB)},
+    server.files[f"/bad/{DATASET}.zip"] = make_zip({**dataset_members(), "z.png": bytes(20 * catalog.MIB)},
                                                    zipfile.ZIP_DEFLATED)
     server.files[f"/ds/{DATASET}.zip"] = make_zip(dataset_members())
     path = download_dataset(DATASET, tmp_path, [server.url("/bad"), server.url("/ds")], progress=False)
@@ -480,7 +479,7 @@ def test_the_minimum_average_speed(server: Server, tmp_path: Path, monkeypatch) 
 def test_default_deadlines() -> None:
     assert downloads.default_deadline(None) is None
     assert downloads.default_deadline(1000) == downloads.MIN_DEADLINE_S == 600
-    maps = downloads.DATASETS["maps"].approx_bytes
+    maps = catalog.DATASETS["maps"].approx_bytes
     assert downloads.default_deadline(maps) == maps / downloads.MIN_AVERAGE_RATE > 600
 
 
@@ -489,7 +488,7 @@ def test_default_deadlines() -> None:
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mirrors", [downloads.DATASET_MIRRORS, downloads.PRETRAINED_MIRRORS,
+@pytest.mark.parametrize("mirrors", [catalog.DATASET_MIRRORS, catalog.PRETRAINED_MIRRORS,
                                      downloads.INCEPTION_MIRRORS])
 def test_https_comes_first(mirrors: tuple[str, ...]) -> None:
     schemes = [url.split("://")[0] for url in mirrors]

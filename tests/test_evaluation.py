@@ -9,7 +9,6 @@ from torch import nn
 from cyclegan_edu.data import downloads
 from cyclegan_edu.data.toy_horse2zebra import toy_dataset_root
 from cyclegan_edu.evaluation import (
-    FeatureWeightsUnavailable,
     diversity,
     evaluate_generators,
     fid_kid,
@@ -17,9 +16,9 @@ from cyclegan_edu.evaluation import (
     ground_truth_metrics,
     mean_pairwise_distance,
     paired_scores,
-    standard_feature_extractor,
     with_baseline,
 )
+from cyclegan_edu.inception import FeatureWeightsUnavailable, standard_feature_extractor
 
 
 def images(seed: int, n: int = 6, size: int = 16) -> torch.Tensor:

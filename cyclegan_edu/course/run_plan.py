@@ -26,19 +26,14 @@ import torch
 from cyclegan_edu import __version__
 from cyclegan_edu.config import ABLATION_SWITCHES, PRESETS, Config, ConfigError, preset
 from cyclegan_edu.data import cache
-from cyclegan_edu.data.downloads import DATASETS
+from cyclegan_edu.data.catalog import DATASETS
 from cyclegan_edu.data.toy_horse2zebra import dataset_root
 from cyclegan_edu.devices import device_name
 from cyclegan_edu.errors import load_tensors
-from cyclegan_edu.evaluation import (
-    FeatureWeightsUnavailable,
-    evaluate_checkpoint,
-    has_ground_truth,
-    standard_feature_extractor,
-)
+from cyclegan_edu.evaluation import evaluate_checkpoint, has_ground_truth
+from cyclegan_edu.inception import FeatureWeightsUnavailable, standard_feature_extractor
 from cyclegan_edu.run_folder import RunFolder
 
-NOTEBOOK_NAME = "08_full_training.ipynb"
 # The notebook's `parameters` cell, in its order; tests keep the two in step.
 RUN_PARAMETERS = ("run_id", "dataset", "data_root", "preset", "epochs", "image_size", "gan_loss", "adversarial",
                   "forward_cycle", "backward_cycle", "cycle_weight", "identity_weight", "pool_size",
