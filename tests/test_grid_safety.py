@@ -8,6 +8,7 @@ tiny stand-in with notebook 08's parameters that writes down what it received.
 """
 
 import base64
+import csv
 import datetime
 import json
 from pathlib import Path
@@ -331,3 +332,12 @@ def test_plain_values_arrive_exactly_with_their_types(stand_in, marker, runs, tm
     assert bob["dataset"] == ["str", tricky] and bob["seed"] == ["int", 7]
     assert bob["cycle_weight"] == ["float", 2.0] and bob["resume"] == ["bool", False]
     assert bob["gan_loss"] == ["str", "lsgan"]  # not in the grid: the notebook's default
+
+
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://example.invalid","x")', "+1+1", "-2+3", "@SUM(A1)", "\t=1"])
+def test_summary_csv_cells_never_start_a_spreadsheet_formula(tmp_path, text):
+    rows = [{"run_id": "a", "status": "failed", "dataset": text, "psnr_AtoB": -1.5, "error": text}]
+    grading.write_summary(rows, tmp_path, ["dataset"])
+    with (tmp_path / "summary.csv").open(newline="") as file:
+        (row,) = list(csv.DictReader(file))
+    assert row["dataset"] == row["error"] == "'" + text and row["psnr_AtoB"] == "-1.5"

@@ -348,6 +348,12 @@ def run_one(notebook: Path, out: Path, row: dict[str, Any], kernel_name: str | N
     return summary
 
 
+def inert_cell(value: Any) -> Any:
+    """A text cell a spreadsheet will not run as a formula: text starting with = + - @ (or a tab or
+    carriage return) gets a leading apostrophe, the usual guard; numbers and other values are unchanged."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+
+
 def write_summary(rows: list[dict[str, Any]], out: Path, overrides: Sequence[str]) -> None:
     """out/summary.csv (every column) and out/summary.md (the overrides and the key metrics)."""
     columns = list(dict.fromkeys(["run_id", "status", *overrides,
@@ -355,7 +361,7 @@ def write_summary(rows: list[dict[str, Any]], out: Path, overrides: Sequence[str
     with (out / "summary.csv").open("w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=columns)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: inert_cell(value) for key, value in row.items()} for row in rows)
     (out / "summary.md").write_text(summary_markdown(rows, overrides))
 
 
