@@ -109,9 +109,12 @@ class Trainer:
         folder = RunFolder(out_dir)
         if folder.root.exists() and not folder.root.is_dir():
             raise RunFolderError(f"--out {out_dir} is a file: give a folder for the run (new or empty).")
-        if folder.holds_a_run():
+        if folder.has_checkpoint():
             raise RunFolderError(f"{out_dir} already holds a run. Continue it with `cyclegan-edu resume {out_dir}`, "
                                  "or choose another --out folder.")
+        if folder.holds_a_run():
+            raise RunFolderError(f"{out_dir} already holds a run that wrote no checkpoint (its run.json or losses.csv "
+                                 "is there): choose another --out folder, or delete that run's files first.")
         trainer = cls(config, out_dir, progress=progress)
         trainer.write_record()
         return trainer
