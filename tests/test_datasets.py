@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import os
 import socket
 import stat
 import subprocess
 import sys
-import threading
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import torch
+from local_server import LocalServer
 
 from cyclegan_edu.data import catalog, downloads
 from cyclegan_edu.data.catalog import DatasetUnavailable
@@ -36,74 +33,7 @@ NAME = "cezanne2photo"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
 
 
-@dataclass
-class FakeMirror:
-    """What the local server serves and what it saw."""
-
-    files: dict[str, bytes] = field(default_factory=dict)
-    cut_after: dict[str, int] = field(default_factory=dict)  # path -> bytes sent before the first cut
-    ignore_range: set[str] = field(default_factory=set)  # paths answered with 200 despite a Range
-    requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range header)
-    base: str = ""
-
-    def url(self, path: str = "") -> str:
-        """Absolute URL of ``path`` on the server."""
-        return self.base + path
-
-    def paths(self) -> list[str]:
-        """Requested paths, in order."""
-        return [path for path, _ in self.requests]
-
-
-def _make_handler(mirror: FakeMirror) -> type[http.server.BaseHTTPRequestHandler]:
-    """A request handler serving ``mirror.files`` with Range support, 404s and cut connections."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            byte_range = self.headers.get("Range")
-            mirror.requests.append((self.path, byte_range))
-            data = mirror.files.get(self.path)
-            if data is None:
-                self.send_error(404)
-                return
-            start = 0
-            if byte_range and self.path not in mirror.ignore_range:
-                start = int(byte_range.removeprefix("bytes=").rstrip("-"))
-                if start >= len(data):
-                    self.send_response(416)
-                    self.send_header("Content-Range", f"bytes */{len(data)}")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-            body = data[start:]
-            self.send_response(206 if start else 200)
-            if start:
-                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            cut = mirror.cut_after.pop(self.path, None)
-            self.wfile.write(body if cut is None else body[:cut])
-            self.close_connection = True
-
-        def log_message(self, *args: object) -> None:
-            """Keep the test output quiet."""
-
-    return Handler
-
-
-@pytest.fixture
-def mirror() -> Iterator[FakeMirror]:
-    """A ThreadingHTTPServer on 127.0.0.1 serving in-memory files, shut down after the test."""
-    state = FakeMirror()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(state))
-    state.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join()
+FakeMirror = LocalServer  # the `mirror` fixture (tests/conftest.py)
 
 
 @pytest.fixture

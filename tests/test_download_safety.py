@@ -6,19 +6,16 @@ the internet). Every loop of the server is bounded in count and time and ends by
 
 from __future__ import annotations
 
-import http.server
 import io
 import os
 import struct
-import threading
 import time
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import torch
+from local_server import DRIP_INTERVAL_S, MAX_DRIP_BYTES, LocalServer
 
 from cyclegan_edu.data import archives, catalog, downloads
 from cyclegan_edu.data.downloads import (
@@ -33,85 +30,7 @@ DATASET = "cezanne2photo"  # archive size not recorded, so the bomb checks are r
 KNOWN = "horse2zebra"  # archive size recorded (111 MiB)
 MODEL = "horse2zebra"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
-MAX_DRIP_BYTES = 12  # a dripping answer sends at most this many bytes, one per DRIP_INTERVAL_S
-DRIP_INTERVAL_S = 1.0
-STALL_S = 8.0  # a stalled answer waits at most this long before the handler returns
-
-
-@dataclass
-class Server:
-    """What the local server serves and what it saw."""
-
-    files: dict[str, bytes] = field(default_factory=dict)
-    drip: set[str] = field(default_factory=set)  # paths sent one byte per DRIP_INTERVAL_S
-    stall_after: dict[str, int] = field(default_factory=dict)  # path -> bytes sent before falling silent
-    requests: list[tuple[str, str | None]] = field(default_factory=list)
-    stop: threading.Event = field(default_factory=threading.Event)
-    slow_done: threading.Event = field(default_factory=threading.Event)  # a drip or stall handler returned
-    base: str = ""
-
-    def url(self, path: str = "") -> str:
-        return self.base + path
-
-
-def make_handler(state: Server) -> type[http.server.BaseHTTPRequestHandler]:
-    """Serve ``state.files`` (status 200, or 206 for a Range), dripping or stalling where asked."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            byte_range = self.headers.get("Range")
-            state.requests.append((self.path, byte_range))
-            data = state.files.get(self.path)
-            if data is None:
-                self.send_error(404)
-                return
-            start = int(byte_range.removeprefix("bytes=").rstrip("-")) if byte_range else 0
-            body = data[start:]
-            self.send_response(206 if start else 200)
-            if start:
-                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.close_connection = True
-            try:
-                if self.path in state.drip:
-                    for index in range(min(len(body), MAX_DRIP_BYTES)):
-                        if state.stop.wait(DRIP_INTERVAL_S):
-                            break
-                        self.wfile.write(body[index:index + 1])
-                elif self.path in state.stall_after:
-                    self.wfile.write(body[:state.stall_after[self.path]])
-                    state.stop.wait(STALL_S)
-                else:
-                    self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up: that is what a deadline does
-            finally:
-                if self.path in state.drip or self.path in state.stall_after:
-                    state.slow_done.set()
-
-        def log_message(self, *args: object) -> None:
-            """Keep the test output quiet."""
-
-    return Handler
-
-
-@pytest.fixture
-def server() -> Iterator[Server]:
-    """A ThreadingHTTPServer on 127.0.0.1; every handler ends by itself, and the stop event ends them sooner."""
-    state = Server()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
-    httpd.daemon_threads = True
-    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield state
-    state.stop.set()
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=10)
-    assert not thread.is_alive()
+Server = LocalServer  # the `server` fixture (tests/conftest.py)
 
 
 def torch_bytes(obj: object, legacy: bool = False) -> bytes:
