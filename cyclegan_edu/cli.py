@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import json
 import sys
 from collections.abc import Sequence
@@ -271,6 +272,22 @@ COMMANDS = {"train": run_train, "resume": run_resume, "translate": run_translate
             "student-copies": run_student_copies, "grade": run_grade, "bench": run_bench}
 
 
+def describe_os_error(error: OSError) -> str:
+    """A file-system error on a path the user gave, as one line that says what to do."""
+    path = error.filename if error.filename is not None else "a path"
+    if isinstance(error, FileExistsError):
+        return f"{path} exists and is not a folder this command can use: choose another path."
+    if isinstance(error, NotADirectoryError):
+        return f"{path}: part of this path is a file, not a folder: choose another path."
+    if isinstance(error, IsADirectoryError):
+        return f"{path} is a folder where a file was expected: give the file's path."
+    if isinstance(error, PermissionError):
+        return f"{path}: permission denied: choose a path you can read and write."
+    if error.errno == errno.ENOSPC:
+        return f"no space left on the device while writing {path}: free some space, then run the command again."
+    return f"{error.strerror or error} ({path}): check the path and run the command again."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; errors the user can fix print one line, not a traceback."""
     parser = build_parser()
@@ -281,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(2, f"cyclegan-edu: error: {error}\n")
     except UserError as error:
         parser.exit(1, f"cyclegan-edu: error: {error}\n")
+    except OSError as error:  # a path that is a file, a folder without permission, a full disk
+        parser.exit(1, f"cyclegan-edu: error: {describe_os_error(error)}\n")
     except KeyboardInterrupt:
         parser.exit(130, "cyclegan-edu: interrupted; run the same command again to continue "
                          "(`cyclegan-edu resume OUT` for training, a download resumes where it stopped)\n")

@@ -294,3 +294,20 @@ def test_exif_orientation_is_applied(tmp_path, orientation, size):
     assert loaded.size == size
     corner = {1: (2, 10), 3: (37, 10), 6: (10, 2), 8: (10, 37)}[orientation]  # where the blue band went
     assert loaded.getpixel(corner)[2] > 150
+
+
+@pytest.mark.parametrize("argv", [
+    ["grade", "--grid", "{repo}/examples/ablation_grid.yaml", "--out", "{file}"],
+    ["ablate", "--preset", "smoke", "--out", "{file}", "--seeds", "1", "--variants", "full"],
+    ["download", "horse2zebra", "--root", "{file}", "--mirror", "http://127.0.0.1:9"],
+    ["prepare", "{tmp}/a", "{tmp}/b", "{file}/out"],
+    ["student-copies", "{repo}/notebooks", "{file}"],
+    ["evaluate", "{run}", "--json", "{file}/evaluation.json"],
+])
+def test_a_file_where_a_folder_is_needed_is_one_line(finished_run, toy_env, tmp_path, capsys, argv):
+    file, repo = tmp_path / "a_file", Path(__file__).resolve().parents[1]
+    file.write_text("a user's file")
+    for domain in ("a", "b"):
+        small_dataset(tmp_path / domain, per_split=2)
+    error = one_line_error(capsys, [a.format(file=file, repo=repo, tmp=tmp_path, run=finished_run) for a in argv])
+    assert str(file) in error and file.read_text() == "a user's file"
