@@ -68,7 +68,8 @@ class Config:
     beta2: float = field(default=0.999, metadata={"help": "Adam beta2"})
     batch_size: int = field(default=1, metadata={"help": "images per step"})
     n_epochs: int = field(default=100, metadata={"help": "epochs at the initial learning rate"})
-    n_epochs_decay: int = field(default=100, metadata={"help": "epochs of linear decay to zero"})
+    n_epochs_decay: int = field(default=100, metadata={
+        "help": "epochs of linear decay toward zero (the official rule ends at 1/(n_epochs_decay + 1))"})
     iterations_per_epoch: int = field(default=0, metadata={"help": "cap on steps per epoch; 0: max(|A|, |B|) / batch"})
     # Running
     seed: int = field(default=0, metadata={"help": "seeds torch, the data order and the pools"})

@@ -1,7 +1,8 @@
 """Training CycleGAN: the loop, the learning-rate schedule, checkpoints and exact resume (Section 4).
 
 The paper trains with Adam (lr 0.0002, betas 0.5 and 0.999), batch 1, keeping the learning rate
-for 100 epochs and decaying it linearly to zero over the next 100.
+for 100 epochs and decaying it linearly toward zero over the next 100 (the official rule's last
+epoch runs at 1/101 of the rate).
 
 A run lives in one folder (`run_folder.RunFolder`: checkpoints, sample grids, losses.csv,
 metrics.json). A run killed at any moment resumes from `latest.pt` and ends with the weights it would
@@ -51,7 +52,7 @@ class RunFolderError(UserError, RuntimeError):
 
 
 def lr_factor(epoch: int, n_epochs: int, n_epochs_decay: int) -> float:
-    """Learning-rate multiplier for 1-based `epoch`: 1 for n_epochs epochs, then linear to zero.
+    """Learning-rate multiplier for 1-based `epoch`: 1 for n_epochs epochs, then linear toward zero.
 
     The official rule `1 - max(0, e + epoch_count - n_epochs) / (n_epochs_decay + 1)` with
     e = epoch - 1 counted by the scheduler and epoch_count = 1.
