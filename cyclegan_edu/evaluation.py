@@ -210,7 +210,7 @@ def evaluate_checkpoint(target: Path | str, data: Path | str | None = None, size
     root = Path(data) if data is not None else dataset_root(config.data, config.toy_image_size)
     size = size or (config.crop_size if config else 256)
     directions = ("AtoB", "BtoA") if is_training_checkpoint(state) else ("AtoB",)
-    translators = {d: load_official_generator(checkpoint, device=device, direction=d) for d in directions}
+    translators = {d: load_official_generator(checkpoint, device=device, direction=d, loaded=state) for d in directions}
     return evaluate_generators(translators, root, size, features=features, device=device)
 
 

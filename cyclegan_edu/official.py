@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -40,14 +41,16 @@ def is_training_checkpoint(state: dict) -> bool:
     return isinstance(state.get("model"), dict) and "networks" in state["model"]
 
 
-def read_generator_file(path: Path | str, direction: str = "AtoB") -> dict[str, torch.Tensor]:
+def read_generator_file(path: Path | str, direction: str = "AtoB", loaded: Any = None) -> dict[str, torch.Tensor]:
     """A generator state dict from an official `.pth` file or a cyclegan_edu checkpoint.
 
-    Loaded with `weights_only=True`: these files come from the web and must not run code.
-    From a training checkpoint (`latest.pt`) it takes G for "AtoB" and F for "BtoA"; an official
-    file holds one generator, whatever the direction.
+    Loaded with `weights_only=True`: these files come from the web and must not run code. `loaded`
+    is the file's content where the caller has read it already (a checkpoint is read once, not once
+    per generator). From a training checkpoint (`latest.pt`) it takes G for "AtoB" and F for "BtoA";
+    an official file holds one generator, whatever the direction.
     """
-    state = load_tensors(path, "a generator's weights (a run's latest.pt, or an official .pth)")
+    state = loaded if loaded is not None else load_tensors(
+        path, "a generator's weights (a run's latest.pt, or an official .pth)")
     if not isinstance(state, dict):
         raise CheckpointMismatch(f"{path} holds a {type(state).__name__}, not a generator state dict.")
     if is_training_checkpoint(state):
@@ -57,13 +60,15 @@ def read_generator_file(path: Path | str, direction: str = "AtoB") -> dict[str, 
 
 
 def load_official_generator(path: Path | str, n_blocks: int | None = None, width: int | None = None,
-                            device: torch.device | str = "cpu", direction: str = "AtoB") -> ResnetGenerator:
+                            device: torch.device | str = "cpu", direction: str = "AtoB",
+                            loaded: Any = None) -> ResnetGenerator:
     """A `ResnetGenerator` holding the weights of an official generator file.
 
     `n_blocks` and `width`, when given, are checked against the file: a mismatch raises
-    CheckpointMismatch saying what differs; when left out they are read from the file.
+    CheckpointMismatch saying what differs; when left out they are read from the file. `loaded`: the
+    file's content, where the caller has read it already.
     """
-    state = read_generator_file(path, direction)
+    state = read_generator_file(path, direction, loaded)
     file_blocks, file_width = architecture_of(state)
     if n_blocks is not None and n_blocks != file_blocks:
         raise CheckpointMismatch(f"{path}: the checkpoint has {file_blocks} residual blocks, this generator has "

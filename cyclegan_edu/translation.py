@@ -16,9 +16,9 @@ from cyclegan_edu.errors import InputNotFound, WouldOverwrite, load_tensors
 from cyclegan_edu.official import is_training_checkpoint, load_official_generator
 
 
-def generator_image_size(checkpoint: Path | str) -> int:
-    """The crop size a run trained at, or 256 for an official generator file (which records none)."""
-    state = load_tensors(checkpoint)
+def generator_image_size(state: dict) -> int:
+    """The crop size a run trained at, from its checkpoint's content; 256 for an official generator file
+    (which records none)."""
     return state["config"]["crop_size"] if is_training_checkpoint(state) and "config" in state else 256
 
 
@@ -62,8 +62,9 @@ def translate_images(checkpoint: Path | str, source: Path | str, output: Path | 
     Nothing is written onto an input; an existing output file is replaced only with `overwrite`."""
     if not Path(checkpoint).is_file():
         raise InputNotFound(f"No checkpoint at {checkpoint}: give a run's checkpoints/latest.pt or a generator .pth.")
-    generator = load_official_generator(checkpoint, device=device, direction=direction)
-    size = size or generator_image_size(checkpoint)
+    state = load_tensors(checkpoint, "a generator's weights (a run's latest.pt, or an official .pth)")
+    generator = load_official_generator(checkpoint, device=device, direction=direction, loaded=state)
+    size = size or generator_image_size(state)
     if size <= 0 or size % 4:
         raise DataError(f"--size {size} must be a positive multiple of 4.")
     inputs, base = images_to_translate(Path(source))
