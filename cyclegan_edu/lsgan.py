@@ -29,7 +29,7 @@ def lsgan_loss(scores: torch.Tensor, target_is_real: bool) -> torch.Tensor:
 def halved_discriminator_loss(gan_loss: GanLoss, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
     """(GAN(D(y), real) + GAN(D(G(x)), fake)) / 2, for either GAN loss.
 
-    Section 4: "we divide the objective by 2 while optimizing D, which slows down the rate at which
+    Appendix 7.1: "In practice, we divide the objective by 2 while optimizing D, which slows down the rate at which
     D learns, relative to the rate of G" (official `backward_D_basic`, in its order of operations).
     """
     return (gan_loss(real_scores, True) + gan_loss(fake_scores, False)) * 0.5
