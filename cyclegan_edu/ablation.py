@@ -7,7 +7,9 @@ identity loss 0.5 lambda) back to the alternative:
     full, vanilla GAN loss instead of least squares, no history pool, 1x1 PixelGAN and full-image
     discriminators instead of the 70x70 PatchGAN.
 Every variant gets the same budget and the same seeds; finished runs are reused and a run stopped
-half-way is resumed, so an interrupted study continues where it stopped.
+half-way is resumed, so an interrupted study continues where it stopped. The runs go one after another,
+or several at once on this machine or a Slurm cluster (`jobs.JobOptions`); the CSV and the table are
+rewritten from the finished runs as each one ends.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import csv
 import dataclasses
 import statistics
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from cyclegan_edu.config import Config, ConfigError
 from cyclegan_edu.data.image_folders import to_unit_range
 from cyclegan_edu.data.toy_horse2zebra import dataset_root
 from cyclegan_edu.evaluation import load_test_images
+from cyclegan_edu.jobs import JobOptions, run_rows
 from cyclegan_edu.official import load_official_generator
 from cyclegan_edu.run_folder import RunFolder
 from cyclegan_edu.training import resume, train
@@ -57,8 +61,9 @@ def variant_folder(out: Path, variant: str, seed: int) -> RunFolder:
     return RunFolder(out / "runs" / f"{variant}_seed{seed}")
 
 
-def run_variant(base: Config, variant: str, seed: int, out: Path, progress: bool) -> dict[str, Any]:
+def run_variant(variant_seed: tuple[str, int], base: Config, out: Path, progress: bool) -> dict[str, Any]:
     """Train one variant with one seed (or reuse a finished run) and return its CSV row."""
+    variant, seed = variant_seed
     run = variant_folder(out, variant, seed)
     started = time.perf_counter()
     if run.has_checkpoint() and not run.has_metrics():
@@ -112,21 +117,36 @@ def translations_figure(base: Config, variants: list[str], out: Path) -> Path:
     return path
 
 
-def run_ablation(base: Config, out: Path | str, seeds: int = 3, variants: list[str] | None = None,
-                 progress: bool = True) -> list[dict[str, Any]]:
-    """Train every variant for `seeds` seeds (base.seed, base.seed + 1, ...); write the CSV, table and figure."""
-    out = Path(out)
-    variants = variants or list(VARIANTS)
-    unknown = [v for v in variants if v not in VARIANTS]
-    if unknown:
-        raise ConfigError(f"unknown variant(s) {', '.join(unknown)}: choose from {', '.join(VARIANTS)}.")
-    rows = [run_variant(base, variant, base.seed + offset, out, progress)
-            for variant in variants for offset in range(seeds)]
+def write_results(rows: list[dict[str, Any]], out: Path) -> None:
+    """ablation.csv (one line per run) and ablation.md (the table) from the runs finished so far."""
     columns = list(dict.fromkeys(key for row in rows for key in row))
     with (out / "ablation.csv").open("w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
     (out / "ablation.md").write_text(summarize(rows) + "\n")
+
+
+def run_ablation(base: Config, out: Path | str, seeds: int = 3, variants: list[str] | None = None,
+                 progress: bool = True, jobs: JobOptions = JobOptions()) -> list[dict[str, Any]]:
+    """Train every variant for `seeds` seeds (base.seed, base.seed + 1, ...); write the CSV, table and figure.
+
+    `jobs` runs several at once (see `jobs.run_rows`); the CSV and table then hold the finished runs in the
+    study's order while the others are still going."""
+    out = Path(out)
+    variants = variants or list(VARIANTS)
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise ConfigError(f"unknown variant(s) {', '.join(unknown)}: choose from {', '.join(VARIANTS)}.")
+    out.mkdir(parents=True, exist_ok=True)
+    study = [(variant, base.seed + offset) for variant in variants for offset in range(seeds)]
+    finished: dict[int, dict[str, Any]] = {}
+
+    def record(index: int, row: dict[str, Any]) -> None:
+        finished[index] = row
+        write_results([finished[i] for i in sorted(finished)], out)
+
+    run = partial(run_variant, base=base, out=out, progress=progress and jobs.in_process)
+    rows = run_rows(run, study, jobs, out / "jobs", on_result=record)
     translations_figure(base, variants, out)
     return rows

@@ -38,6 +38,7 @@ from cyclegan_edu.config import (
     smoke_requested,
 )
 from cyclegan_edu.errors import UserError
+from cyclegan_edu.jobs import CLUSTERS, JobOptions
 
 PAPER_DEFAULTS = paper()
 
@@ -81,6 +82,18 @@ def shared_options() -> dict[str, argparse.ArgumentParser]:
                                                                           "CPU), cpu, cuda or mps"))),
         "size": option_parent((["--size"], dict(type=int, default=None, help="image size; default: the run's crop "
                                                                              "size, 256 for an official generator"))),
+        "jobs": option_parent(
+            (["--jobs"], dict(type=int, default=1, help="runs at once (default: 1; on this machine each gets its own "
+                                                        "GPU or its share of CPU threads; with --cluster slurm, "
+                                                        "1 means all)")),
+            (["--cluster"], dict(choices=list(CLUSTERS), default="local",
+                                 help="local (this machine) or slurm (one job per run, through submitit)")),
+            (["--gpus-per-job"], dict(type=int, default=1, help="Slurm: GPUs per job (default: 1)")),
+            (["--time-limit"], dict(type=int, default=24 * 60, help="minutes per job before it is stopped and "
+                                                                    "requeued (default: 1440)")),
+            (["--partition"], dict(default="", help="Slurm partition (default: the cluster's)")),
+            (["--max-requeues"], dict(type=int, default=3, help="requeues per job after preemption or time-out "
+                                                                "(default: 3)"))),
     }
 
 
@@ -134,7 +147,7 @@ def add_data_commands(commands: argparse._SubParsersAction, shared: dict[str, ar
 def add_study_commands(commands: argparse._SubParsersAction, shared: dict[str, argparse.ArgumentParser]) -> None:
     """ablate, bench, grade, student-copies: many runs, timings, and the course's instructors."""
     ablate = commands.add_parser("ablate", help="the paper's ablation study (Table 4 and more), several seeds",
-                                 parents=[shared["training"], shared["quiet"]])
+                                 parents=[shared["training"], shared["quiet"], shared["jobs"]])
     ablate.add_argument("--out", required=True, help="study folder: runs/, ablation.csv, ablation.md, ablation.png")
     ablate.add_argument("--seeds", type=int, default=3, help="seeds per variant (default: 3)")
     ablate.add_argument("--variants", default=None, help="comma-separated subset of the variants (default: all)")
@@ -145,7 +158,8 @@ def add_study_commands(commands: argparse._SubParsersAction, shared: dict[str, a
     bench.add_argument("--warmup", type=int, default=2, help="untimed steps per path first (default: 2)")
     add_config_options(bench, STEP_SWITCHES, "fast-path switches (any given: exactly these are on; "
                                              "none given: the `fast` preset's for the device)")
-    grade = commands.add_parser("grade", help="run notebook 08 once per row of a grid (papermill): results, summary")
+    grade = commands.add_parser("grade", help="run notebook 08 once per row of a grid (papermill): results, summary",
+                                parents=[shared["jobs"]])
     grade.add_argument("--grid", required=True, help="YAML (a list of {run_id, parameter: value}, or runs:) or CSV "
                                                      "(header run_id,param1,...); see examples/ablation_grid.yaml")
     grade.add_argument("--out", required=True,
@@ -234,13 +248,18 @@ def run_evaluate(args: argparse.Namespace) -> None:
     print(f"wrote {output}")
 
 
+def job_options(args: argparse.Namespace) -> JobOptions:
+    return JobOptions(jobs=args.jobs, cluster=args.cluster, gpus_per_job=args.gpus_per_job, timeout_min=args.time_limit,
+                      partition=args.partition, max_requeues=args.max_requeues)
+
+
 def run_ablate(args: argparse.Namespace) -> None:
     from cyclegan_edu.ablation import BUDGETS, run_ablation, summarize
     if args.seeds < 1:
         raise ConfigError(f"--seeds {args.seeds} must be at least 1.")
     variants = args.variants.split(",") if args.variants else None
     rows = run_ablation(config_from_args(args, BUDGETS.get(args.preset)), Path(args.out), args.seeds, variants,
-                        progress=not args.quiet)
+                        progress=not args.quiet, jobs=job_options(args))
     print(summarize(rows))
     print(f"wrote {Path(args.out) / 'ablation.csv'}, ablation.md and ablation.png")
 
@@ -261,7 +280,7 @@ def run_bench(args: argparse.Namespace) -> None:
 
 def run_grade(args: argparse.Namespace) -> None:
     from cyclegan_edu.course.grading import grade
-    rows = grade(args.grid, args.out, args.notebook, kernel_name=args.kernel)
+    rows = grade(args.grid, args.out, args.notebook, kernel_name=args.kernel, jobs=job_options(args))
     failed = [row["run_id"] for row in rows if row["status"] != "ok"]
     print(f"{len(rows) - len(failed)} ok, {len(failed)} failed{': ' + ', '.join(failed) if failed else ''}")
     print(f"wrote {Path(args.out) / 'summary.csv'} and summary.md")

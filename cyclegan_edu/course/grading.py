@@ -1,6 +1,7 @@
 """Graded runs of notebook 08 with papermill: one run per row of a grid, then summary.csv and summary.md.
 
     grade(grid, out)   the notebook once per row, keeping going past failures; the summary after every row
+    grade(grid, out, jobs=JobOptions(jobs=3))   three rows at once (or on Slurm: `jobs.JobOptions`)
 
 A grid is YAML (a list of mappings, or a mapping with `runs:` and optional `defaults:`) or CSV
 (header `run_id,param1,param2,...`); each row names a run id and the parameters it overrides. Each
@@ -24,11 +25,13 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from cyclegan_edu.config import ConfigError
 from cyclegan_edu.errors import InputNotFound
+from cyclegan_edu.jobs import JobOptions, run_rows
 
 NOTEBOOK_NAME = "08_full_training.ipynb"  # the notebook a grid runs, by default
 GRADER_PARAMETERS = ("checkpoint_dir", "results_path", "interactive")  # set by `grade` for every run
@@ -389,8 +392,12 @@ def summary_markdown(rows: list[dict[str, Any]], overrides: Sequence[str]) -> st
 
 
 def grade(grid: Path | str | list[dict[str, Any]], out: Path | str, notebook: Path | str | None = None,
-          kernel_name: str | None = None, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
-    """Run the notebook once per grid row, keep going past failures, write summary.csv and summary.md."""
+          kernel_name: str | None = None, log: Callable[[str], None] = print,
+          jobs: JobOptions = JobOptions()) -> list[dict[str, Any]]:
+    """Run the notebook once per grid row, keep going past failures, write summary.csv and summary.md.
+
+    `jobs` runs rows at once (`jobs.run_rows`); the summary is rewritten, in the grid's order, from the
+    rows finished so far each time one ends."""
     notebook = Path(notebook) if notebook else default_notebook()
     if not notebook.is_file():
         raise InputNotFound(f"No notebook at {notebook}: pass --notebook PATH.")
@@ -401,12 +408,14 @@ def grade(grid: Path | str | list[dict[str, Any]], out: Path | str, notebook: Pa
     overrides = [name for name in known if name != "run_id" and any(name in row for row in rows)]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    summaries: list[dict[str, Any]] = []
-    for number, row in enumerate(rows, start=1):
-        log(f"[{number}/{len(rows)}] {row['run_id']} ...")
-        summaries.append(run_one(notebook, out, row, kernel_name))
-        last = summaries[-1]
-        log(f"[{number}/{len(rows)}] {row['run_id']}: {last['status']} in {last['seconds']} s"
-            + (f" ({last['error']})" if last["status"] != "ok" else ""))
-        write_summary(summaries, out, overrides)  # after every run: an interrupted grading keeps its rows
-    return summaries
+    finished: dict[int, dict[str, Any]] = {}
+
+    def record(index: int, summary: dict[str, Any]) -> None:
+        finished[index] = summary
+        log(f"[{len(finished)}/{len(rows)}] {summary['run_id']}: {summary['status']} in {summary['seconds']} s"
+            + (f" ({summary['error']})" if summary["status"] != "ok" else ""))
+        write_summary([finished[i] for i in sorted(finished)], out, overrides)  # readable while others still run
+
+    log(f"{len(rows)} run(s), {jobs.jobs if jobs.cluster == 'local' else 'all'} at once ({jobs.cluster}) ...")
+    return run_rows(partial(run_one, notebook, out, kernel_name=kernel_name), rows, jobs, out / "jobs",
+                    on_result=record)

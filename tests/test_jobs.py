@@ -1,0 +1,117 @@
+"""Many runs at once: the ablation study and the grader on submitit's local executor (real subprocesses)."""
+
+import csv
+import dataclasses
+import math
+import operator
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from cyclegan_edu import ablation, jobs
+from cyclegan_edu import config as presets
+from cyclegan_edu.cli import main
+from cyclegan_edu.errors import UserError
+from cyclegan_edu.jobs import JobOptions, RowJob, local_slots, run_rows
+
+VARIANTS = ["gan_alone", "cycle_alone", "full"]  # three rows, one seed each
+TIMING_COLUMNS = {"seconds", "seconds_per_iteration"}  # the only columns that may differ between two executions
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as file:
+        return [{k: v for k, v in row.items() if k not in TIMING_COLUMNS} for row in csv.DictReader(file)]
+
+
+def task_pids(controller_pid: int) -> list[int]:
+    """The processes a submitit local controller started (its job's tasks)."""
+    children = Path(f"/proc/{controller_pid}/task/{controller_pid}/children")
+    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+
+def preempt_when(ready: Path, job, sent: list[int]) -> threading.Thread:
+    """A thread that waits for `ready` to exist, then sends the job's task the preemption signal (USR2),
+    as Slurm does before preempting or at the time limit."""
+    def watch() -> None:
+        deadline = time.monotonic() + 300
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for pid in task_pids(int(job.job_id)):
+            os.kill(pid, signal.SIGUSR2)
+            sent.append(pid)
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_rows_run_in_subprocesses_and_come_back_in_order(tmp_path):
+    finished = []
+    # the function travels to the job by reference, so it must be importable there: operator.neg is
+    results = run_rows(operator.neg, [1, 2, 3, 4], JobOptions(jobs=2), tmp_path,
+                       on_result=lambda i, r: finished.append(i))
+    assert results == [-1, -2, -3, -4] and sorted(finished) == [0, 1, 2, 3]
+    assert any(tmp_path.iterdir()), "submitit wrote its job folders"
+
+
+def test_a_failed_row_names_its_row_and_its_log(tmp_path):
+    with pytest.raises(jobs.JobFailed, match=r"run for -1 failed \(FailedJobError\): its log is .*\.err"):
+        run_rows(math.sqrt, [4, -1], JobOptions(jobs=2), tmp_path)
+
+
+def test_each_local_job_gets_its_share_of_the_cpu(monkeypatch):
+    monkeypatch.setattr(jobs.os, "cpu_count", lambda: 8)
+    slots = local_slots(3)
+    assert [slot["threads"] for slot in slots] == [2, 2, 2] and all(slot["gpus_per_node"] == 0 for slot in slots)
+    assert RowJob(operator.neg, 5, threads=1)() == -5
+
+
+@pytest.mark.parametrize("options, message", [(dict(jobs=0), "--jobs 0"), (dict(cluster="pbs"), "--cluster 'pbs'"),
+                                              (dict(timeout_min=0), "--time-limit")])
+def test_bad_job_options_say_what_to_give(options, message):
+    with pytest.raises(UserError, match=message):
+        JobOptions(**options)
+
+
+def test_parallel_study_with_one_run_preempted_equals_the_sequential_study(toy_env, tmp_path, monkeypatch):
+    base = dataclasses.replace(presets.smoke(), iterations_per_epoch=20, checkpoint_every=5)
+    sequential = ablation.run_ablation(base, tmp_path / "sequential", seeds=1, variants=VARIANTS, progress=False)
+    assert [row["variant"] for row in sequential] == VARIANTS
+
+    sent: list[int] = []
+    preempted_run = tmp_path / "parallel" / "runs" / "cycle_alone_seed0"
+
+    def run_rows_preempting_one(function, rows, options, folder, on_result):
+        def on_submit(index, job):
+            if rows[index] == ("cycle_alone", 0):
+                preempt_when(preempted_run / "losses.csv", job, sent)  # mid-run: after its first epoch
+        return run_rows(function, rows, options, folder, on_result, on_submit=on_submit)
+
+    monkeypatch.setattr(ablation, "run_rows", run_rows_preempting_one)
+    parallel = ablation.run_ablation(base, tmp_path / "parallel", seeds=1, variants=VARIANTS, progress=False,
+                                     jobs=JobOptions(jobs=3))
+    assert sent, "the preemption signal reached the running job"
+    logs = "".join(path.read_text() for path in (tmp_path / "parallel" / "jobs").rglob("*_log.*"))
+    assert "Requeued job" in logs  # submitit requeued it, and the requeued job resumed the run
+    parallel_csv, sequential_csv = (read_rows(tmp_path / name / "ablation.csv") for name in ("parallel", "sequential"))
+    assert [row["variant"] for row in parallel_csv] == VARIANTS
+    for ours, theirs in zip(parallel_csv, sequential_csv):
+        # equal to float32 rounding: a job on one thread sums the test set's L1 in another order than two threads
+        assert {k: float(v) for k, v in ours.items() if k != "variant"} == \
+            pytest.approx({k: float(v) for k, v in theirs.items() if k != "variant"}, rel=1e-6)
+    assert [row["variant"] for row in parallel] == VARIANTS
+
+
+def test_grading_three_rows_with_jobs_3_gives_the_sequential_summary(toy_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("CYCLEGAN_EDU_SMOKE", "1")
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("- run_id: full\n- run_id: no_backward\n  backward_cycle: false\n"
+                    "- run_id: gan_alone\n  forward_cycle: false\n  backward_cycle: false\n")
+    for folder, extra in (("sequential", []), ("parallel", ["--jobs", "3"])):
+        assert main(["grade", "--grid", str(grid), "--out", str(tmp_path / folder), *extra]) == 0
+    sequential, parallel = (read_rows(tmp_path / folder / "summary.csv") for folder in ("sequential", "parallel"))
+    assert [row["status"] for row in parallel] == ["ok"] * 3
+    assert parallel == sequential
