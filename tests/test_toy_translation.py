@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from cyclegan_edu.course.history_experiment import pool_answer_ages, train_gan_with_history
+from cyclegan_edu.course import ring_translation
+from cyclegan_edu.course.history_experiment import HistoryGANRun, pool_answer_ages, train_gan_with_history
 from cyclegan_edu.course.ring_translation import (
     correspondence_accuracy,
     mode_transitions,
@@ -112,3 +113,40 @@ def test_history_changes_what_the_discriminator_learns_from():
                                       record_every=12, n_eval=40, seed=0).samples[-1]
     assert torch.equal(final(0), final(0))
     assert not torch.equal(final(0), final(2))
+
+
+def test_translation_training_runs_on_one_thread(monkeypatch):
+    threads = []
+    real_step = ring_translation.translation_step
+
+    def counting_step(*args):
+        threads.append(torch.get_num_threads())
+        real_step(*args)
+
+    monkeypatch.setattr(ring_translation, "translation_step", counting_step)
+    before = torch.get_num_threads()
+    train_ring_translation(SOURCE, TARGET, steps=2, batch_size=8, hidden=8, record_every=2, n_eval=20)
+    assert threads == [1, 1] and torch.get_num_threads() == before
+
+
+def run_with_centres(centres: list[tuple[float, float]], fake_scores: list[float]) -> HistoryGANRun:
+    offsets = torch.tensor([[0.1, 0.0], [-0.1, 0.0]])  # two samples around each centre
+    return HistoryGANRun(steps=list(range(len(centres))),
+                         samples=[torch.tensor(centre) + offsets for centre in centres], fake_scores=fake_scores)
+
+
+def test_centroid_swing_is_the_rms_distance_of_the_centre_from_its_mean_over_the_window():
+    run = run_with_centres([(5.0, 5.0), (0.0, 0.0), (2.0, 0.0), (0.0, 0.0), (2.0, 0.0)], [0.5] * 5)
+    assert run.centroid_swing(4) == pytest.approx(1.0)  # centres swing between (0, 0) and (2, 0)
+    assert run_with_centres([(1.0, 1.0)] * 4, [0.5] * 4).centroid_swing(4) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_fake_score_swing_is_the_spread_of_ds_score_on_the_fakes_over_the_window():
+    run = run_with_centres([(0.0, 0.0)] * 4, [0.2, 0.5, 0.1, 0.9])
+    assert run.fake_score_swing(2) == pytest.approx(torch.tensor([0.1, 0.9]).std().item())
+    assert run_with_centres([(0.0, 0.0)] * 3, [0.9, 0.5, 0.5]).fake_score_swing(2) == 0.0
+
+
+def test_gan_with_history_records_ds_score_on_the_current_fakes():
+    run = train_gan_with_history(SOURCE, steps=4, batch_size=16, hidden=16, record_every=2, n_eval=40, seed=0)
+    assert len(run.fake_scores) == 2 and all(0.0 < score < 1.0 for score in run.fake_scores)

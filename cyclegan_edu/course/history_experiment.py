@@ -2,7 +2,8 @@
 Shrivastava et al. 2017).
 
 A 2-D GAN whose discriminator learns from the latest fakes or from a history of them, and
-measurements of how much the generator and the discriminator move from one record to the next.
+measurements of its oscillation: its size (how far G's samples and D's verdict on them swing over a
+window) and its speed (how much they move from one record to the next).
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
+from torch import nn
 
-from cyclegan_edu.course.toy2d import GENERATOR_LOSSES, Mixture, discriminator_objective, mlp
+from cyclegan_edu.course.toy2d import GENERATOR_LOSSES, Mixture, discriminator_objective, mlp, one_cpu_thread
 from cyclegan_edu.history_buffer import ImagePool
 
 
@@ -35,6 +37,7 @@ class HistoryGANRun:
     steps: list[int] = field(default_factory=list)
     samples: list[torch.Tensor] = field(default_factory=list)  # (n_eval, 2) G(z) on fixed noise
     scores: list[torch.Tensor] = field(default_factory=list)  # (n_probes,) D's score on `probe_grid()`
+    fake_scores: list[float] = field(default_factory=list)  # D's mean score on G's current samples
     discriminator_losses: list[float] = field(default_factory=list)  # every step
 
     def centroids(self) -> torch.Tensor:
@@ -51,11 +54,35 @@ class HistoryGANRun:
         scores = torch.stack(self.scores)
         return (scores[1:] - scores[:-1]).abs().mean(-1)
 
+    def centroid_swing(self, last: int) -> float:
+        """Amplitude of G's oscillation: RMS distance of its samples' centre from that centre's mean
+        over the last `last` records."""
+        centres = self.centroids()[-last:]
+        return float((centres - centres.mean(0)).norm(dim=1).pow(2).mean().sqrt())
+
+    def fake_score_swing(self, last: int) -> float:
+        """Amplitude of D's oscillation: standard deviation of its mean score on G's current samples
+        over the last `last` records."""
+        return float(torch.tensor(self.fake_scores[-last:]).std())
+
 
 def probe_grid(limit: float = 3.0, points_per_side: int = 21) -> torch.Tensor:
     """(points_per_side^2, 2) points on a square grid where D's score is watched."""
     axis = torch.linspace(-limit, limit, points_per_side)
     return torch.cartesian_prod(axis, axis)
+
+
+@torch.no_grad()
+def record(run: HistoryGANRun, step: int, generator: nn.Module, discriminator: nn.Module, eval_noise: torch.Tensor,
+           probes: torch.Tensor, loss: str) -> None:
+    """Append G's samples on the fixed noise, D's scores on the probe grid and D's mean score on those samples."""
+    samples = generator(eval_noise)
+    scores = discriminator(torch.cat([probes, samples])).squeeze(1)
+    scores = scores if loss == "lsgan" else torch.sigmoid(scores)
+    run.steps.append(step)
+    run.samples.append(samples)
+    run.scores.append(scores[:len(probes)])
+    run.fake_scores.append(float(scores[len(probes):].mean()))
 
 
 def train_gan_with_history(mixture: Mixture, steps: int = 2000, pool_size: int = 0, loss: str = "non_saturating",
@@ -81,22 +108,19 @@ def train_gan_with_history(mixture: Mixture, steps: int = 2000, pool_size: int =
     eval_noise = torch.randn(n_eval, noise_dim, generator=torch.Generator().manual_seed(seed + 2))
     probes = probe_grid()
     run = HistoryGANRun()
-    for step in range(1, steps + 1):
-        real = mixture.sample(batch_size, data)
-        fake = generator(torch.randn(batch_size, noise_dim, generator=data))
-        opt_d.zero_grad()
-        pooled = pool.query(fake.detach().unsqueeze(0)).squeeze(0)  # (B, 2): this batch or a stored one
-        d_loss = discriminator_objective(loss, discriminator(real), discriminator(pooled))
-        d_loss.backward()
-        opt_d.step()
-        opt_g.zero_grad()
-        GENERATOR_LOSSES[loss](discriminator(fake)).backward()
-        opt_g.step()
-        run.discriminator_losses.append(d_loss.item())
-        if step % record_every == 0:
-            with torch.no_grad():
-                run.samples.append(generator(eval_noise))
-                scores = discriminator(probes).squeeze(1)
-                run.scores.append(scores if loss == "lsgan" else torch.sigmoid(scores))
-            run.steps.append(step)
+    with one_cpu_thread():  # tiny MLPs: more threads only wait on each other
+        for step in range(1, steps + 1):
+            real = mixture.sample(batch_size, data)
+            fake = generator(torch.randn(batch_size, noise_dim, generator=data))
+            opt_d.zero_grad()
+            pooled = pool.query(fake.detach().unsqueeze(0)).squeeze(0)  # (B, 2): this batch or a stored one
+            d_loss = discriminator_objective(loss, discriminator(real), discriminator(pooled))
+            d_loss.backward()
+            opt_d.step()
+            opt_g.zero_grad()
+            GENERATOR_LOSSES[loss](discriminator(fake)).backward()
+            opt_g.step()
+            run.discriminator_losses.append(d_loss.item())
+            if step % record_every == 0:
+                record(run, step, generator, discriminator, eval_noise, probes, loss)
     return run

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from cyclegan_edu.adversarial import set_requires_grad
-from cyclegan_edu.course.toy2d import Mixture, ModeCoverage, mlp, mode_coverage, nearest_modes
+from cyclegan_edu.course.toy2d import Mixture, ModeCoverage, mlp, mode_coverage, nearest_modes, one_cpu_thread
 from cyclegan_edu.cycle_consistency import backward_cycle_loss, forward_cycle_loss
 from cyclegan_edu.lsgan import lsgan_discriminator_loss, lsgan_generator_loss
 
@@ -91,42 +91,50 @@ class TranslationRun:
     coverage: list[ModeCoverage] = field(default_factory=list)  # of G(x) on Y
 
 
+def translation_step(run: TranslationRun, real_a: torch.Tensor, real_b: torch.Tensor, cycle_weight: float,
+                     opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer) -> None:
+    """One step of Eq. 3 in the official order: G and F against frozen D_X and D_Y, then both D on detached fakes."""
+    g, f, d_x, d_y = run.generator_ab, run.generator_ba, run.discriminator_a, run.discriminator_b
+    fake_b, fake_a = g(real_a), f(real_b)
+    set_requires_grad([d_x, d_y], False)  # the official step order (cyclegan.CycleGAN.train_step)
+    opt_g.zero_grad()
+    g_loss = lsgan_generator_loss(d_y(fake_b)) + lsgan_generator_loss(d_x(fake_a))
+    if cycle_weight > 0:  # Eq. 2, both directions
+        g_loss = g_loss + cycle_weight * (forward_cycle_loss(real_a, g, f) + backward_cycle_loss(real_b, g, f))
+    g_loss.backward()
+    opt_g.step()
+    set_requires_grad([d_x, d_y], True)
+    opt_d.zero_grad()
+    d_loss = (lsgan_discriminator_loss(d_y(real_b), d_y(fake_b.detach()))
+              + lsgan_discriminator_loss(d_x(real_a), d_x(fake_a.detach())))
+    d_loss.backward()
+    opt_d.step()
+
+
 def train_ring_translation(source: Mixture, target: Mixture, steps: int = 1000, cycle_weight: float = 10.0,
                            batch_size: int = 128, hidden: int = 64, lr: float = 1e-3,
                            betas: tuple[float, float] = (0.5, 0.999), record_every: int = 100,
                            n_eval: int = 2500, seed: int = 0) -> TranslationRun:
     """CycleGAN's objective (Eq. 3) on 2-D points: LSGAN terms for G and F, plus `cycle_weight` * Eq. 2.
 
-    `cycle_weight=0` trains the two mappings with the adversarial terms alone.
+    `cycle_weight=0` trains the two mappings with the adversarial terms alone. Runs on one CPU thread.
     """
     torch.manual_seed(seed)
     data = torch.Generator().manual_seed(seed + 1)
     run = TranslationRun(mlp(2, 2, hidden), mlp(2, 2, hidden), mlp(2, 1, hidden), mlp(2, 1, hidden))
-    g, f, d_x, d_y = run.generator_ab, run.generator_ba, run.discriminator_a, run.discriminator_b
+    g, f = run.generator_ab, run.generator_ba
     opt_g = torch.optim.Adam([*g.parameters(), *f.parameters()], lr=lr, betas=betas)
-    opt_d = torch.optim.Adam([*d_x.parameters(), *d_y.parameters()], lr=lr, betas=betas)
+    opt_d = torch.optim.Adam([*run.discriminator_a.parameters(), *run.discriminator_b.parameters()], lr=lr, betas=betas)
     eval_x, eval_modes = source.sample_with_modes(n_eval, torch.Generator().manual_seed(seed + 2))
-    for step in range(1, steps + 1):
-        real_a, real_b = source.sample(batch_size, data), target.sample(batch_size, data)
-        fake_b, fake_a = g(real_a), f(real_b)
-        set_requires_grad([d_x, d_y], False)  # the official step order (cyclegan.CycleGAN.train_step)
-        opt_g.zero_grad()
-        g_loss = lsgan_generator_loss(d_y(fake_b)) + lsgan_generator_loss(d_x(fake_a))
-        if cycle_weight > 0:  # Eq. 2, both directions
-            g_loss = g_loss + cycle_weight * (forward_cycle_loss(real_a, g, f) + backward_cycle_loss(real_b, g, f))
-        g_loss.backward()
-        opt_g.step()
-        set_requires_grad([d_x, d_y], True)
-        opt_d.zero_grad()
-        d_loss = (lsgan_discriminator_loss(d_y(real_b), d_y(fake_b.detach()))
-                  + lsgan_discriminator_loss(d_x(real_a), d_x(fake_a.detach())))
-        d_loss.backward()
-        opt_d.step()
-        if step % record_every == 0 or step == steps:
-            with torch.no_grad():
-                translated = g(eval_x)
-                run.reconstruction_errors.append(float((f(translated) - eval_x).abs().mean()))
-            run.steps.append(step)
-            run.accuracies.append(correspondence_accuracy(translated, eval_modes, target))
-            run.coverage.append(mode_coverage(translated, target))
+    with one_cpu_thread():  # tiny MLPs: more threads only wait on each other
+        for step in range(1, steps + 1):
+            translation_step(run, source.sample(batch_size, data), target.sample(batch_size, data), cycle_weight,
+                             opt_g, opt_d)
+            if step % record_every == 0 or step == steps:
+                with torch.no_grad():
+                    translated = g(eval_x)
+                    run.reconstruction_errors.append(float((f(translated) - eval_x).abs().mean()))
+                run.steps.append(step)
+                run.accuracies.append(correspondence_accuracy(translated, eval_modes, target))
+                run.coverage.append(mode_coverage(translated, target))
     return run
