@@ -134,12 +134,16 @@ class GlobalRandomPool:
                 self.images.append(image.clone())
                 returned.append(image)
             elif self.draw() < 0.5:
-                slot = int(self.draw() * self.size)
-                returned.append(self.images[slot])
-                self.images[slot] = image.clone()
+                returned.append(self.swap(image))
             else:
                 returned.append(image)
         return torch.stack(returned)
+
+    def swap(self, image):
+        """A stored image at a random slot, replaced there by a copy of `image` (the official buffer's swap)."""
+        slot = int(self.draw() * self.size)
+        old, self.images[slot] = self.images[slot], image.clone()
+        return old
 
 
 class SeededPool(GlobalRandomPool):
@@ -168,9 +172,7 @@ class PerBatchCoinPool(SeededPool):
             return super().query(images) if len(self.images) < self.size else images
         returned = []
         for image in images:
-            slot = int(self.draw() * self.size)
-            returned.append(self.images[slot])
-            self.images[slot] = image.clone()
+            returned.append(self.swap(image))
         return torch.stack(returned)
 
 
@@ -183,9 +185,7 @@ class HalfBatchPool(SeededPool):
         returned = []
         for index, image in enumerate(images):
             if index % 2 == 0:
-                slot = int(self.draw() * self.size)
-                returned.append(self.images[slot])
-                self.images[slot] = image.clone()
+                returned.append(self.swap(image))
             else:
                 returned.append(image)
         return torch.stack(returned)
