@@ -60,3 +60,16 @@ def test_training_records_both_shifts_at_each_record():
                                         generator_blocks=1, generator_width=4, discriminator_width=4)
     assert run.steps == [2, 3] and len(run.shift_translated) == len(run.shift_identity) == 2
     assert run.model.identity_weight == 0.5 and len(run.losses) == 3
+
+
+def test_disk_error_is_1_for_doing_nothing_and_0_for_the_true_flip():
+    images = tint_task.tint_images(6, seed=7)
+    assert tint_task.disk_error(images, images.a) == 1.0 and tint_task.disk_error(images, images.b) == 0.0
+    halfway = (images.a + images.b) / 2
+    assert abs(tint_task.disk_error(images, halfway) - 0.5) < 1e-6
+
+
+def test_the_disk_mask_lies_inside_the_disk_and_off_the_backdrop():
+    scene = tint_task.TintScene((0.5, 0.2, 0.7), x=0.5, y=0.5, radius=0.2)
+    disk = tint_task.disk_mask(scene, 32)
+    assert disk[16, 16] and not disk[6, 6] and not (disk & tint_task.backdrop_mask(scene, 32)).any()
