@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +92,8 @@ class CycleGAN(nn.Module):
         discriminator_params = itertools.chain(self.discriminator_a.parameters(), self.discriminator_b.parameters())
         self.optimizer_g = torch.optim.Adam(generator_params, lr=lr, betas=betas)
         self.optimizer_d = torch.optim.Adam(discriminator_params, lr=lr, betas=betas)
+        # Set by data-parallel training (distributed.py) to average gradients over its processes.
+        self.gradient_averaging: Callable[[list[torch.Tensor]], None] | None = None
 
     @property
     def discriminators(self) -> tuple[nn.Module, nn.Module]:
@@ -150,7 +153,14 @@ class CycleGAN(nn.Module):
     def backward(self, loss: torch.Tensor) -> None:
         loss.backward()  # fast.py scales it for fp16
 
+    def average_gradients(self, optimizer: torch.optim.Optimizer) -> None:
+        """Under data-parallel training, each of `optimizer`'s gradients becomes its mean over the
+        processes (`gradient_averaging`); in one process, nothing."""
+        if self.gradient_averaging is not None:
+            self.gradient_averaging([parameter for group in optimizer.param_groups for parameter in group["params"]])
+
     def step(self, optimizer: torch.optim.Optimizer) -> None:
+        self.average_gradients(optimizer)
         optimizer.step()
 
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, float]:

@@ -85,8 +85,9 @@ class FastCycleGAN(CycleGAN):
 
     def step(self, optimizer: torch.optim.Optimizer) -> None:
         if self.scaler is None:
-            optimizer.step()
+            super().step(optimizer)
         else:
+            self.average_gradients(optimizer)  # before the scaler's inf check: every process then skips or steps alike
             self.scaler.step(optimizer)
 
     def generator_passes(self, real_a: torch.Tensor, real_b: torch.Tensor) -> GeneratorPasses:
