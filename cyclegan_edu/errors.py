@@ -5,6 +5,10 @@ message names the option or file and says what to do; `cyclegan-edu` prints that
 line and exits, where any other exception is a bug and keeps its traceback. Each kind also
 subclasses the built-in exception it refines, so `except ValueError` keeps working.
 
+`require_extra` is the one place a package of an optional extra (papermill and nbgrader of
+`[instructor]`, torch-fidelity of `[fid]`) is imported: a student install without it gets a
+MissingExtra that names the extra to install, not a bare ModuleNotFoundError.
+
 `load_tensors` is the one place a file of tensors the user names (a checkpoint, a downloaded
 generator) is read: `torch.load` fails on a damaged or foreign file in many ways, all of which
 become one UnreadableCheckpoint here.
@@ -12,7 +16,9 @@ become one UnreadableCheckpoint here.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -40,6 +46,21 @@ class CheckpointMismatch(UserError, ValueError):
 
 class UnreadableCheckpoint(CheckpointMismatch):
     """A checkpoint or weights file that cannot be read as plain tensors at all."""
+
+
+class MissingExtra(UserError, ImportError):
+    """A command needs a package of an optional extra that this installation does not have."""
+
+
+def require_extra(module: str, extra: str, needed_for: str) -> ModuleType:
+    """`import module`, or a MissingExtra naming the extra that brings it (`pip install "cyclegan-edu[EXTRA]"`)."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        package = module.split(".")[0].replace("_", "-")
+        raise MissingExtra(f"{needed_for} needs {package}, which is not installed: it comes with the `{extra}` "
+                           f'extra, pip install "cyclegan-edu[{extra}]" (or "cyclegan-edu[dev]", which has every '
+                           "extra).") from error
 
 
 def load_tensors(path: Path | str, what: str = "a checkpoint") -> Any:

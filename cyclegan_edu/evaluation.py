@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -217,11 +220,44 @@ def evaluate_checkpoint(target: Path | str, data: Path | str | None = None, size
 def format_table(results: dict[str, dict[str, float | str]]) -> str:
     """A plain-text table: one row per metric, translation beside the do-nothing baseline."""
     lines = [f"{'direction':<10}{'metric':<12}{'model':>12}{'do nothing':>12}"]
+    for direction, name, value, baseline in table_rows(results):
+        baseline_text = f"{'':>12}" if baseline is None else f"{baseline:>12.4f}"
+        lines.append(f"{direction:<10}{name:<12}{value:>12.4f}{baseline_text}")
+    return "\n".join(lines)
+
+
+def table_rows(results: dict[str, dict[str, float | str]]) -> list[tuple[str, str, float, float | None]]:
+    """(direction, metric, model, do nothing) for each numeric metric; the baseline is None where there is none."""
+    rows = []
     for direction, scores in results.items():
         for name, value in scores.items():
             if name.endswith("_identity") or isinstance(value, str):
                 continue
             baseline = scores.get(f"{name}_identity")
-            baseline_text = f"{baseline:>12.4f}" if isinstance(baseline, float) else f"{'':>12}"
-            lines.append(f"{direction:<10}{name:<12}{value:>12.4f}{baseline_text}")
-    return "\n".join(lines)
+            rows.append((direction, name, value, baseline if isinstance(baseline, float) else None))
+    return rows
+
+
+@dataclass(frozen=True)
+class MetricsTable:
+    """`format_table` for a notebook: displayed as an HTML table, printed (and saved as text/plain) as text."""
+
+    results: dict[str, dict[str, float | str]]
+
+    def __str__(self) -> str:
+        return format_table(self.results)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        cells = "".join(f"<tr><td>{escape(direction)}</td><td>{escape(name)}</td><td>{value:.4f}</td>"
+                        f"<td>{'' if baseline is None else f'{baseline:.4f}'}</td></tr>"
+                        for direction, name, value, baseline in table_rows(self.results))
+        return ("<table><tr><th>direction</th><th>metric</th><th>model</th><th>do nothing</th></tr>"
+                f"{cells}</table>")
+
+
+def metrics_table(results: dict[str, dict[str, float | str]]) -> MetricsTable:
+    """The metrics of `evaluate_generators` as a table a notebook displays as HTML (`format_table`'s rows)."""
+    return MetricsTable(results)

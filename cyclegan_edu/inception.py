@@ -15,7 +15,7 @@ from torch import nn
 from cyclegan_edu.data.catalog import INCEPTION_WEIGHTS_FILE
 from cyclegan_edu.data.downloads import download_inception_weights
 from cyclegan_edu.data.file_checks import tensor_file_problem
-from cyclegan_edu.errors import DownloadError, UserError
+from cyclegan_edu.errors import DownloadError, UserError, require_extra
 
 
 class FeatureWeightsUnavailable(UserError, RuntimeError):
@@ -25,8 +25,10 @@ class FeatureWeightsUnavailable(UserError, RuntimeError):
 def standard_feature_extractor(weights_dir: Path | str, download: bool = True) -> nn.Module:
     """The Inception-v3 FID features of the literature, from `weights_dir` or downloaded there.
 
-    Raises FeatureWeightsUnavailable, saying what to do, when the weights cannot be had.
+    Raises FeatureWeightsUnavailable, saying what to do, when the weights cannot be had, and
+    MissingExtra when torch-fidelity (the `fid` extra), which reads them, is not installed.
     """
+    require_extra("torch_fidelity", "fid", "FID/KID (cyclegan-edu evaluate --fid)")  # before any download
     from torchmetrics.image.fid import NoTrainInceptionV3
 
     path = Path(weights_dir) / INCEPTION_WEIGHTS_FILE

@@ -9,6 +9,7 @@
     RUN/metrics.json                       test scores at the end of training
     RUN/results.json                       notebook 08's record of the run (parameters, metrics, timings)
     RUN/run.json                           whose run this is: its id, its config, the overrides of resumes
+    RUN/tensorboard/events.out.tfevents.*  with tensorboard on: losses.csv and the grids for TensorBoard
 
 The trainer, the evaluator, the ablation study, notebook 08 and the grader all go through
 `RunFolder`, so a file name is spelled once.
@@ -96,6 +97,11 @@ class RunFolder:
     @property
     def metrics(self) -> Path:
         return self.root / "metrics.json"
+
+    @property
+    def tensorboard(self) -> Path:
+        """TensorBoard's event files (tensorboard_log.py): a copy of losses.csv and the grids, not the record."""
+        return self.root / "tensorboard"
 
     @property
     def results(self) -> Path:

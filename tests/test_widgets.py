@@ -92,3 +92,85 @@ def test_each_checkbox_is_a_config_bool(name):
     panel = AblationPanel(presets.quick())
     panel.controls[name].value = False
     assert getattr(panel.config, name) is False
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def test_panel_displays_as_widget_with_an_html_listing_that_follows_the_widgets():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    panel = AblationPanel(presets.quick())
+    bundle, _ = InteractiveShell.instance().display_formatter.format(panel)
+    assert bundle[WIDGET_VIEW]["model_id"] == panel.widget.model_id  # live JupyterLab still shows the widgets
+    for name in ABLATION_SWITCHES:
+        assert f"<td><code>{name}</code></td><td><code>{getattr(panel.config, name)}</code></td>" in bundle["text/html"]
+        assert name in bundle["text/plain"]
+    panel.controls["pool_size"].value = 7
+    panel.controls["gan_loss"].value = "vanilla"
+    html = panel._repr_mimebundle_()["text/html"]
+    assert "<td><code>pool_size</code></td><td><code>7</code></td>" in html
+    assert "<td><code>gan_loss</code></td><td><code>vanilla</code></td>" in html
+
+
+PANEL_UNDER_IPYWIDGETS_7 = """
+import ipywidgets
+assert ipywidgets.__version__ == "7.7.1", ipywidgets.__file__
+from IPython.core.interactiveshell import InteractiveShell
+from cyclegan_edu import config
+from cyclegan_edu.course.widgets import AblationPanel
+panel = AblationPanel(config.quick())
+bundle, _ = InteractiveShell.instance().display_formatter.format(panel)
+assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == panel.widget.model_id, bundle
+assert "<code>cycle_weight</code>" in bundle["text/html"]
+print("displayed")
+"""
+
+
+@pytest.fixture(scope="session")
+def ipywidgets_7(tmp_path_factory):
+    """Colab's ipywidgets 7.7.1 (and the ipython_genutils it imports) in a folder of its own, for PYTHONPATH."""
+    import subprocess
+    import sys
+
+    target = tmp_path_factory.getbasetemp().parent / "ipywidgets-7.7.1"
+    if not (target / "ipywidgets").is_dir():
+        install = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
+                                  str(target), "ipywidgets==7.7.1", "ipython_genutils==0.2.0"],
+                                 capture_output=True, text=True)
+        if install.returncode != 0:
+            pytest.skip(f"pip could not install ipywidgets 7.7.1 (no package registry?): {install.stderr[-300:]}")
+    return target
+
+
+def test_panel_displays_under_colabs_ipywidgets_7(ipywidgets_7):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ipywidgets_7), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, "-W", "ignore::DeprecationWarning", "-c", PANEL_UNDER_IPYWIDGETS_7],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "displayed" in run.stdout, run.stderr[-2000:]
+
+
+def test_colab_widget_manager_is_enabled_only_on_colab_with_ipywidgets_8(monkeypatch):
+    import sys
+    import types
+
+    import ipywidgets
+
+    from cyclegan_edu.course.environment import enable_colab_widgets
+
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    assert not enable_colab_widgets()  # not on Colab
+    calls = []
+    output = types.SimpleNamespace(enable_custom_widget_manager=lambda: calls.append(1))
+    colab = types.ModuleType("google.colab")
+    colab.output = output
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setitem(sys.modules, "google.colab.output", output)
+    monkeypatch.setattr(ipywidgets, "__version__", "7.7.1")
+    assert not enable_colab_widgets() and calls == []  # Colab's own widgets need no manager
+    monkeypatch.setattr(ipywidgets, "__version__", "8.1.5")
+    assert enable_colab_widgets() and calls == [1]

@@ -30,13 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from cyclegan_edu.config import ConfigError
-from cyclegan_edu.errors import InputNotFound
+from cyclegan_edu.errors import InputNotFound, require_extra
 from cyclegan_edu.jobs import JobOptions, run_rows
 
 NOTEBOOK_NAME = "08_full_training.ipynb"  # the notebook a grid runs, by default
 GRADER_PARAMETERS = ("checkpoint_dir", "results_path", "interactive")  # set by `grade` for every run
 SUMMARY_METRICS = ("psnr", "psnr_identity", "ssim", "diversity", "fid", "kid")
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+NEEDED_FOR = "Graded runs (cyclegan-edu grade)"  # what papermill, of the [instructor] extra, is needed for
 
 
 class GridError(ConfigError):
@@ -54,7 +55,7 @@ def default_notebook() -> Path:
 
 def notebook_parameters(notebook: Path | str) -> dict[str, Any]:
     """The notebook's `parameters` cell as {name: default value} (papermill reads it)."""
-    import papermill
+    papermill = require_extra("papermill", "instructor", NEEDED_FOR)
 
     found = papermill.inspect_notebook(str(notebook))
     return {name: ast.literal_eval(info["default"]) for name, info in found.items()}
@@ -324,7 +325,7 @@ def flatten_metrics(metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, float
 
 def run_one(notebook: Path, out: Path, row: dict[str, Any], kernel_name: str | None) -> dict[str, Any]:
     """Execute the notebook for one row into out/RUN_ID.ipynb; a failed run is reported, not raised."""
-    import papermill
+    papermill = require_extra("papermill", "instructor", NEEDED_FOR)
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 

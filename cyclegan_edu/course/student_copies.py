@@ -12,14 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
-from nbgrader.preprocessors import ClearSolutions
 
-from cyclegan_edu.errors import InputNotFound, WouldOverwrite
+from cyclegan_edu.errors import InputNotFound, WouldOverwrite, require_extra
+
+NEEDED_FOR = "Student copies (cyclegan-edu student-copies)"  # what nbgrader, of the [instructor] extra, is needed for
 
 
 def student_copy(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The notebook with solution regions cleared and outputs removed."""
-    cleared, _ = ClearSolutions(enforce_metadata=False).preprocess(notebook, {})
+    preprocessors = require_extra("nbgrader.preprocessors", "instructor", NEEDED_FOR)
+    cleared, _ = preprocessors.ClearSolutions(enforce_metadata=False).preprocess(notebook, {})
     for cell in cleared.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -40,6 +42,7 @@ def write_student_copies(source: Path | str, destination: Path | str, overwrite:
     if existing and not overwrite:
         raise WouldOverwrite(f"{existing[0]} (and {len(existing) - 1} more) already exist: choose a new destination "
                              "folder, or pass --overwrite to replace them.")
+    require_extra("nbgrader.preprocessors", "instructor", NEEDED_FOR)  # before any folder is made
     destination.mkdir(parents=True, exist_ok=True)
     written = []
     for path in notebooks:

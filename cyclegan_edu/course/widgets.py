@@ -15,6 +15,7 @@ nbval, and `interact` swallows exceptions, so neither may carry the work.
 from __future__ import annotations
 
 import dataclasses
+from html import escape
 from typing import Any
 
 import ipywidgets as w
@@ -22,6 +23,7 @@ import ipywidgets as w
 from cyclegan_edu.ablation import VARIANTS
 from cyclegan_edu.config import ABLATION_SWITCHES, GAN_LOSSES, Config, ConfigError
 from cyclegan_edu.patchgan import DISCRIMINATOR_KINDS
+from cyclegan_edu.progress import widget_bundle
 
 KEEP = "(as set below)"
 HELP = {field.name: field.metadata.get("help", "") for field in dataclasses.fields(Config)}
@@ -94,5 +96,24 @@ class AblationPanel:
         except ConfigError as error:  # shown, not hidden: the training cell raises it again
             self.summary.value = f"<span style='color:#b00'>{error}</span>"
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+    def text(self) -> str:
+        """The switches as plain text: what a terminal, or a notebook viewer without widgets, shows."""
+        lines = ["Ablation switches (Eq. 3, Section 5.1.4); a live notebook shows them as widgets:"]
+        lines += [f"  {name:<16}{getattr(self.config, name)!s:<10}{HELP[name]}" for name in self.controls]
+        return "\n".join([*lines, f"generators minimize: {objective_text(self.config)}"])
+
+    def _repr_html_(self) -> str:
+        """The switches as an HTML table: the static form a saved notebook keeps beside the widget view."""
+        rows = "".join(f"<tr><td><code>{name}</code></td><td><code>{escape(str(getattr(self.config, name)))}</code>"
+                       f"</td><td>{escape(HELP[name])}</td></tr>" for name in self.controls)
+        return (f"<table><caption>Ablation switches (Eq. 3, Section 5.1.4)</caption>"
+                f"<tr><th>switch</th><th>value</th><th>meaning</th></tr>{rows}</table>"
+                f"<p><b>generators minimize</b> {escape(objective_text(self.config))}</p>")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The widget view for a live notebook, with the HTML and text forms for everything that saves it.
+
+        Built here, not asked of `self.widget`: ipywidgets 8 widgets have `_repr_mimebundle_`, but
+        ipywidgets 7 (Colab's 7.7.1) ones display through `_ipython_display_` and have none.
+        """
+        return {**widget_bundle(self.widget, self.text()), "text/html": self._repr_html_()}
