@@ -3,6 +3,7 @@
     cyclegan-edu train --preset quick --out runs/quick      the embedded toy dataset, a few minutes on a CPU
     cyclegan-edu train --data datasets/horse2zebra --preset paper --out runs/h2z
     cyclegan-edu resume runs/h2z
+    torchrun --nproc-per-node 4 -m cyclegan_edu train --data datasets/horse2zebra --preset paper --out runs/h2z4
     cyclegan-edu translate --checkpoint runs/h2z/checkpoints/latest.pt --input photo.jpg --output out/
     cyclegan-edu download horse2zebra --root datasets      (--list: what there is; --pretrained: generators)
     cyclegan-edu prepare my_photos/ my_paintings/ datasets/mine
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from cyclegan_edu import __version__
 from cyclegan_edu.config import (
+    PLAIN_STEP,
     PRESETS,
     RESUME_OVERRIDES,
     STEP_SWITCHES,
@@ -74,6 +76,9 @@ def shared_options() -> dict[str, argparse.ArgumentParser]:
     training = option_parent((["--preset"], dict(choices=list(PRESETS), default=default_preset,
                                                   help="starting settings (default: quick; smoke when "
                                                        "CYCLEGAN_EDU_SMOKE=1)")))
+    training.add_argument("--plain-step", action="store_true",
+                          help="the plain step of cyclegan.py and the DataLoader's data path: every speed switch "
+                               "off (the quick preset turns batched passes and data on the device on)")
     add_config_options(training)
     return {
         "training": training,
@@ -187,19 +192,26 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace, defaults: dict | None = None) -> Config:
     """The preset, then `defaults` (e.g. an ablation budget), then the options given on the line."""
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if getattr(args, f.name) is not None}
-    return preset(args.preset, **{**(defaults or {}), **overrides})
+    plain = PLAIN_STEP if args.plain_step else {}
+    return preset(args.preset, **{**(defaults or {}), **plain, **overrides})
 
 
 # ---- the handlers: read the options, call the package ------------------------------------------
 def run_train(args: argparse.Namespace) -> None:
+    from cyclegan_edu.distributed import is_main_process
     from cyclegan_edu.training import run_report, train
-    print(run_report(args.out, train(config_from_args(args), args.out, progress=not args.quiet)))
+    metrics = train(config_from_args(args), args.out, progress=not args.quiet)
+    if is_main_process():  # under torchrun, one report for all the processes
+        print(run_report(args.out, metrics))
 
 
 def run_resume(args: argparse.Namespace) -> None:
+    from cyclegan_edu.distributed import is_main_process
     from cyclegan_edu.training import resume, run_report
     overrides = {name: getattr(args, name) for name in RESUME_OVERRIDES if getattr(args, name) is not None}
-    print(run_report(args.out, resume(args.out, progress=not args.quiet, **overrides)))
+    metrics = resume(args.out, progress=not args.quiet, **overrides)
+    if is_main_process():
+        print(run_report(args.out, metrics))
 
 
 def run_translate(args: argparse.Namespace) -> None:

@@ -9,6 +9,10 @@ metrics.json). A run killed at any moment resumes from `latest.pt` and ends with
 have had:
 the data order, crops and flips are functions of (seed, epoch, index), and the checkpoint holds
 the networks, optimizers, schedulers, both history buffers and every RNG state.
+
+Started by torchrun with several processes, the same loop is data-parallel (distributed.py): each
+process trains on its share of every epoch, the gradients are averaged before each optimizer step,
+and rank 0 alone writes the run folder, with every process's pools and RNG states in its checkpoint.
 """
 
 from __future__ import annotations
@@ -26,9 +30,8 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 from torchvision.utils import make_grid, save_image
-from tqdm.auto import tqdm
 
-from cyclegan_edu import __version__
+from cyclegan_edu import __version__, distributed
 from cyclegan_edu.config import RESUME_OVERRIDES, Config
 from cyclegan_edu.cyclegan import LOSS_NAMES, CycleGAN
 from cyclegan_edu.data.image_folders import DecodedImages, UnalignedDataset, batches_from, to_unit_range
@@ -37,8 +40,11 @@ from cyclegan_edu.devices import select_device
 from cyclegan_edu.errors import UserError
 from cyclegan_edu.evaluation import evaluate_checkpoint
 from cyclegan_edu.fast import build_model
+from cyclegan_edu.history_buffer import ImagePool
 from cyclegan_edu.official import export_official_generator
+from cyclegan_edu.progress import ProgressBar
 from cyclegan_edu.run_folder import SAMPLE_GRID_PADDING, RunFolder
+from cyclegan_edu.tensorboard_log import EpochLog
 
 CHECKPOINT_FORMAT = 1
 
@@ -84,8 +90,11 @@ class Trainer:
         self.config = config.validate()
         self.folder = RunFolder(out_dir)
         self.run_id = (checkpoint or {}).get("run_id") or uuid.uuid4().hex  # a new id for a new (or older) run
-        self.progress = progress
-        self.device = select_device(config.device)
+        self.processes = distributed.join(select_device(config.device))  # under torchrun: this process's rank, GPU
+        self.device = self.processes.device
+        # optional TensorBoard copy of the logs: a missing package stops every process here, before any file is written
+        self.tensorboard = EpochLog.for_run(config.tensorboard, self.folder.tensorboard, self.processes.is_main)
+        self.progress = progress and self.processes.is_main
         self.root = dataset_root(config.data, config.toy_image_size)
         self.dataset = UnalignedDataset(self.root, "train", config.load_size, config.crop_size, config.flip,
                                         config.seed, config.skip_unreadable)
@@ -93,6 +102,13 @@ class Trainer:
                                              config.skip_unreadable)
         torch.manual_seed(config.seed)  # the weights' initialization
         self.model = build_model(config, self.device)  # the plain step, or the fast one with its switches
+        if self.processes.world_size > 1:
+            # Gradients averaged before each optimizer step, not DistributedDataParallel wrappers: a step calls
+            # each network several times and freezes D during G's update, which DDP's reducer does not allow.
+            self.model.gradient_averaging = distributed.average_gradients
+            seed = config.seed + 2 * self.processes.rank  # each process its own histories; rank 0 the run's seeds
+            self.model.pool_fake_a, self.model.pool_fake_b = (ImagePool(config.pool_size, seed),
+                                                              ImagePool(config.pool_size, seed + 1))
         self.decoded = DecodedImages(self.dataset, self.device) if config.data_on_device else None
         self.schedulers = make_schedulers(self.model, config)
         self.position = Position()
@@ -137,6 +153,7 @@ class Trainer:
             raise RunFolderError(f"resume keeps a run's settings; {', '.join(refused)} cannot change (only "
                                  f"{', '.join(RESUME_OVERRIDES)} can). Start a new run to change them.")
         checkpoint = folder.load_checkpoint()
+        distributed.check_process_count(checkpoint.get("world_size", 1), out_dir)
         record = folder.read_record()
         if record is not None and checkpoint.get("run_id") and record.get("run_id") != checkpoint["run_id"]:
             raise RunFolderError(f"{folder.latest} belongs to another run than {out_dir} (run ids "
@@ -151,8 +168,9 @@ class Trainer:
         return trainer
 
     def write_record(self) -> None:
-        self.folder.write_record({"run_id": self.run_id, "config": self.config.to_dict(),
-                                  "resume_overrides": self.overrides})
+        if self.processes.is_main:
+            self.folder.write_record({"run_id": self.run_id, "config": self.config.to_dict(),
+                                      "resume_overrides": self.overrides})
 
     def apply_lr(self, lr: float) -> None:
         """Set the schedule's base rate to `lr` (a resume that lowers it): every later epoch uses it."""
@@ -162,17 +180,23 @@ class Trainer:
                 group["initial_lr"], group["lr"] = lr, lr * factor(scheduler.last_epoch)
 
     def checkpoint(self) -> dict[str, Any]:
+        """Rank 0's state (a one-process run's), and the processes that trained it."""
         return {"format": CHECKPOINT_FORMAT, "package_version": __version__, "run_id": self.run_id,
                 "resume_overrides": self.overrides, "config": self.config.to_dict(),
                 "epoch": self.position.epoch, "iteration": self.position.iteration,
                 "global_step": self.position.global_step, "epoch_sums": dict(self.epoch_sums),
                 "epoch_seconds": self.epoch_seconds, "model": self.model.training_state(),
-                "schedulers": [s.state_dict() for s in self.schedulers],
-                "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+                "schedulers": [s.state_dict() for s in self.schedulers], **rng_states(),
+                "world_size": self.processes.world_size}
+
+    def process_state(self) -> dict[str, Any]:
+        """What differs between the processes of a data-parallel run: each one's image pools and RNG states."""
+        return {"pool_fake_a": self.model.pool_fake_a.state_dict(), "pool_fake_b": self.model.pool_fake_b.state_dict(),
+                **rng_states()}
 
     def load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.folder.remove_partial_writes()  # of a write a kill interrupted
+        if self.processes.is_main:
+            self.folder.remove_partial_writes()  # of a write a kill interrupted
         self.overrides = list(checkpoint.get("resume_overrides", []))
         self.saved_step = checkpoint["global_step"]
         self.model.load_training_state(checkpoint["model"])
@@ -180,15 +204,25 @@ class Trainer:
             scheduler.load_state_dict(state)
         self.position = Position(checkpoint["epoch"], checkpoint["iteration"], checkpoint["global_step"])
         self.epoch_sums, self.epoch_seconds = dict(checkpoint["epoch_sums"]), checkpoint["epoch_seconds"]
-        torch.set_rng_state(checkpoint["torch_rng"])
-        if checkpoint["cuda_rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(checkpoint["cuda_rng"])
-        self.folder.drop_history_after(self.position.epoch)
+        set_rng_states(checkpoint)
+        if self.processes.rank > 0:  # its own pools and RNG states, which rank 0 gathered
+            state = checkpoint["other_processes"][self.processes.rank - 1]
+            self.model.pool_fake_a.load_state_dict(state["pool_fake_a"], self.device)
+            self.model.pool_fake_b.load_state_dict(state["pool_fake_b"], self.device)
+            set_rng_states(state)
+        if self.processes.is_main:
+            self.folder.drop_history_after(self.position.epoch)
 
     def save_checkpoint(self) -> None:
-        """Write latest.pt, only from finite weights: the checkpoint before a divergence stays the last good one."""
+        """Write latest.pt, only from finite weights: the checkpoint before a divergence stays the last good one.
+
+        Every process of a data-parallel run calls it: rank 0 gathers the others' `process_state` and
+        alone writes the file.
+        """
         self.check_weights_finite()
-        self.folder.save_checkpoint(self.checkpoint())
+        states = self.processes.gather_on_main(self.process_state()) if self.processes.world_size > 1 else []
+        if self.processes.is_main:
+            self.folder.save_checkpoint({**self.checkpoint(), "other_processes": states[1:]})
         self.saved_step = self.position.global_step
 
     def divergence_advice(self) -> str:
@@ -209,15 +243,18 @@ class Trainer:
 
     # ---- the loop ---------------------------------------------------------------------------
     def steps_per_epoch(self) -> int:
-        steps = math.ceil(len(self.dataset) / self.config.batch_size)
+        items = math.ceil(len(self.dataset) / self.processes.world_size)  # this process's share of the epoch
+        steps = math.ceil(items / self.config.batch_size)
         return min(steps, self.config.iterations_per_epoch) if self.config.iterations_per_epoch else steps
 
     def epoch_batches(self) -> Iterable[dict[str, torch.Tensor]]:
-        """Batches of the current epoch from the current iteration on (mid-epoch resume)."""
+        """Batches of the current epoch from the current iteration on (mid-epoch resume), drawn from this
+        process's share of the epoch's items (all of them in one process)."""
         self.dataset.set_epoch(self.position.epoch)
         size = self.config.batch_size
-        n_items = min(len(self.dataset), self.steps_per_epoch() * size)
-        batches = list(batches_from(self.position.iteration * size, n_items, size))
+        items = distributed.shard(len(self.dataset), self.processes.rank, self.processes.world_size)
+        n_items = min(len(items), self.steps_per_epoch() * size)
+        batches = [[items[i] for i in batch] for batch in batches_from(self.position.iteration * size, n_items, size)]
         if self.decoded is not None:
             return (self.decoded.batch(indices) for indices in batches)
         # Its own generator: the loader's worker seed must not draw from torch's global RNG, whose state
@@ -233,11 +270,12 @@ class Trainer:
 
     def train_epoch(self) -> None:
         steps = self.steps_per_epoch()
-        bar = tqdm(total=steps, initial=self.position.iteration, disable=not self.progress,
-                   desc=f"epoch {self.position.epoch}/{self.config.total_epochs}", leave=False)
+        bar = ProgressBar(total=steps, initial=self.position.iteration, disable=not self.progress,
+                          desc=f"epoch {self.position.epoch}/{self.config.total_epochs}", leave=True)
         started = time.perf_counter()
         for batch in self.epoch_batches():
             losses = self.model.train_step(batch["A"].to(self.device), batch["B"].to(self.device))
+            losses = self.processes.mean(losses)  # data parallel: the mean over the processes, logged by rank 0
             self.check_finite(losses)
             for name, value in losses.items():
                 self.epoch_sums[name] += value
@@ -260,8 +298,11 @@ class Trainer:
         record = {"epoch": self.position.epoch, "lr": self.model.optimizer_g.param_groups[0]["lr"],
                   **{name: total / steps for name, total in self.epoch_sums.items()},
                   "seconds": self.epoch_seconds, "seconds_per_iteration": self.epoch_seconds / steps}
-        self.folder.append_history(record)
-        self.save_samples(self.folder.sample_grid(self.position.epoch))
+        if self.processes.is_main:
+            self.folder.append_history(record)
+            self.save_samples(self.folder.sample_grid(self.position.epoch))
+            if self.tensorboard is not None:
+                self.tensorboard.write(record, self.folder.sample_grid(self.position.epoch))
         with warnings.catch_warnings():
             # the cycle-alone ablation never steps the discriminators' optimizer; its schedule still advances
             warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step\\(\\)` before")
@@ -285,12 +326,17 @@ class Trainer:
 
     def finish(self) -> dict[str, Any]:
         """Export both generators in the official layout and score the saved ones on the test images
-        (`evaluation.evaluate_checkpoint`): against ground truth where the data has it, diversity always."""
-        for direction, generator in (("AtoB", self.model.generator_ab), ("BtoA", self.model.generator_ba)):
-            export_official_generator(generator, self.folder.generator_file(direction))
-        metrics = evaluate_checkpoint(self.folder.latest, device=self.device)
-        self.folder.write_metrics(metrics)
-        return metrics
+        (`evaluation.evaluate_checkpoint`): against ground truth where the data has it, diversity always.
+        Rank 0 does it; every process returns its scores."""
+        metrics: dict[str, Any] = {}
+        if self.processes.is_main:
+            for direction, generator in (("AtoB", self.model.generator_ab), ("BtoA", self.model.generator_ba)):
+                export_official_generator(generator, self.folder.generator_file(direction))
+            metrics = evaluate_checkpoint(self.folder.latest, device=self.device)
+            self.folder.write_metrics(metrics)
+            if self.tensorboard is not None:
+                self.tensorboard.close()
+        return self.processes.from_main(metrics)
 
     # ---- outputs ------------------------------------------------------------------------------
     @torch.no_grad()
@@ -312,6 +358,18 @@ class Trainer:
         save_image(grid, self.folder.latest_samples)
 
 
+def rng_states() -> dict[str, Any]:
+    """This process's torch RNG states, CPU and CUDA."""
+    return {"torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+
+
+def set_rng_states(states: dict[str, Any]) -> None:
+    torch.set_rng_state(states["torch_rng"])
+    if states["cuda_rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda_rng"])
+
+
 def run_report(out_dir: Path | str, metrics: dict[str, Any]) -> str:
     """Where a finished run's files are, and its test scores: PSNR and L1 beside doing nothing where
     there is ground truth, diversity always."""
@@ -330,13 +388,19 @@ def run_report(out_dir: Path | str, metrics: dict[str, Any]) -> str:
 
 def train(config: Config, out_dir: Path | str, progress: bool = True,
           on_epoch_end: Callable[[dict[str, Any], Trainer], None] | None = None) -> dict[str, Any]:
-    """Train a new run in `out_dir`; returns its test metrics (see `Trainer.finish`)."""
-    return Trainer.start(config, out_dir, progress).run(on_epoch_end)
+    """Train a new run in `out_dir`; returns its test metrics (see `Trainer.finish`). Under torchrun,
+    every process calls it (distributed.py)."""
+    metrics = Trainer.start(config, out_dir, progress).run(on_epoch_end)
+    distributed.leave()
+    return metrics
 
 
 def resume(out_dir: Path | str, progress: bool = True,
            on_epoch_end: Callable[[dict[str, Any], Trainer], None] | None = None, **overrides: Any) -> dict[str, Any]:
     """Continue the run in `out_dir` from its latest checkpoint to the end; returns its test metrics.
 
-    `overrides`: fields of RESUME_OVERRIDES to change, e.g. `lr=1e-4` after a divergence."""
-    return Trainer.resume(out_dir, progress, **overrides).run(on_epoch_end)
+    `overrides`: fields of RESUME_OVERRIDES to change, e.g. `lr=1e-4` after a divergence. A run trained
+    by torchrun's N processes resumes with N processes."""
+    metrics = Trainer.resume(out_dir, progress, **overrides).run(on_epoch_end)
+    distributed.leave()
+    return metrics

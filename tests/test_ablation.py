@@ -5,7 +5,7 @@ import csv
 import pytest
 
 from cyclegan_edu import config as presets
-from cyclegan_edu.ablation import VARIANTS, run_ablation, variant_config
+from cyclegan_edu.ablation import BUDGETS, VARIANTS, run_ablation, variant_config
 from cyclegan_edu.cli import main
 from cyclegan_edu.config import ConfigError
 
@@ -20,6 +20,12 @@ def test_every_variant_switches_only_its_part():
     imagegan = variant_config(base, "imagegan", 5)
     assert imagegan.discriminator == "image" and imagegan.seed == 5
     assert len(VARIANTS) == 10
+
+
+def test_the_cpu_study_keeps_the_batch_rate_and_step_docs_ablation_md_was_measured_with():
+    study = presets.preset("quick", **BUDGETS["quick"])  # whatever the quick preset's own schedule
+    assert (study.batch_size, study.lr, study.total_epochs * study.iterations_per_epoch) == (1, 2e-4, 400)
+    assert not study.uses_fast_path and not study.data_on_device
 
 
 def test_study_writes_csv_table_and_figure_and_reuses_finished_runs(toy_env, tmp_path):

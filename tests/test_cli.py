@@ -1,5 +1,6 @@
 """The command line: every config field settable, one-line errors, the main job's outputs."""
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -8,7 +9,7 @@ import sys
 import pytest
 
 from cyclegan_edu.cli import build_parser, config_from_args, main
-from cyclegan_edu.config import Config
+from cyclegan_edu.config import PLAIN_STEP, Config
 from cyclegan_edu.data.toy_horse2zebra import toy_dataset_root
 
 
@@ -30,6 +31,16 @@ def test_options_override_the_preset():
     config = config_from_args(args)
     assert (config.cycle_weight, config.backward_cycle, config.gan_loss) == (5.0, False, "vanilla")
     assert config.crop_size == 64  # the rest from the quick preset
+
+
+def test_plain_step_turns_the_quick_presets_speed_switches_off_and_options_still_win():
+    quick = config_from_args(build_parser().parse_args(["train", "--preset", "quick", "--out", "x"]))
+    assert quick.batched_passes and quick.data_on_device and (quick.batch_size, quick.lr) == (4, 8e-4)
+    plain = config_from_args(build_parser().parse_args(["train", "--preset", "quick", "--out", "x", "--plain-step"]))
+    assert dataclasses.replace(quick, **PLAIN_STEP) == plain and not plain.uses_fast_path
+    line = ["train", "--preset", "quick", "--out", "x", "--plain-step", "--batched-passes"]
+    mixed = config_from_args(build_parser().parse_args(line))
+    assert mixed.batched_passes and not mixed.data_on_device
 
 
 @pytest.mark.parametrize("args, message", [

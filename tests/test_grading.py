@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from cyclegan_edu import config as presets
+from cyclegan_edu import tensorboard_log
 from cyclegan_edu.cli import main
 from cyclegan_edu.config import ConfigError
 from cyclegan_edu.course import grading, run_plan
@@ -42,7 +43,8 @@ def test_auto_is_the_paper_run_on_a_gpu_and_quick_on_a_cpu(defaults):
     assert gpu.config.crop_size == 256
     cpu = plan_run(defaults, CPU, smoke=False)
     assert (cpu.preset, cpu.dataset, cpu.download, cpu.config.data) == ("quick", "toy", None, "")
-    assert cpu.config == presets.quick()
+    assert cpu.config == presets.preset("quick", n_epochs=1, n_epochs_decay=1,  # run_plan.NOTEBOOK_EPOCHS
+                                        tensorboard=tensorboard_log.available())
 
 
 def test_smoke_takes_the_smoke_preset_but_keeps_switches_and_seed(defaults):
@@ -72,7 +74,7 @@ def test_a_folder_dataset_is_used_as_is_and_a_bad_value_is_one_clear_error(defau
 
 def test_run_folders_are_named_by_what_differs_so_a_switch_starts_a_new_run(defaults):
     plan = plan_run(defaults, CPU, smoke=False)
-    assert plan.run_folder(plan.config) == Path("runs") / "my_run" / "quick-toy"
+    assert plan.run_folder(plan.config) == Path("runs") / "my_run" / "quick-toy__n_epochs=1__n_epochs_decay=1"
     ablated = presets.preset("quick", backward_cycle=False, identity_weight=0.0)
     assert run_name(ablated, "quick", "toy") == "quick-toy__no_backward_cycle__identity_weight=0.0"
     explicit = plan_run({**defaults, "checkpoint_dir": "here", "results_path": "r.json"}, CPU, smoke=False)
@@ -86,6 +88,23 @@ def test_resuming_a_folder_of_other_settings_is_refused(tmp_path):
     check_same_run(presets.quick(), tmp_path)
     with pytest.raises(ConfigError, match="cycle_weight: saved 10.0, asked 5.0"):
         check_same_run(presets.preset("quick", cycle_weight=5.0), tmp_path)
+
+
+def test_the_tensorboard_switch_neither_names_the_run_folder_nor_stops_a_resume(defaults, tmp_path):
+    logged = presets.preset("quick", tensorboard=True)
+    assert run_name(logged, "quick", "toy") == run_name(presets.quick(), "quick", "toy") == "quick-toy"
+    (tmp_path / "checkpoints").mkdir()
+    torch.save({"config": presets.quick().to_dict()}, tmp_path / "checkpoints" / "latest.pt")
+    check_same_run(logged, tmp_path)
+
+
+def test_the_notebook_turns_tensorboard_on_only_where_the_package_is_installed(defaults, monkeypatch):
+    assert defaults["tensorboard"] is True
+    monkeypatch.setattr(run_plan, "tensorboard_available", lambda: True)
+    assert plan_run(defaults, CPU, smoke=False).config.tensorboard is True
+    assert plan_run({**defaults, "tensorboard": False}, CPU, smoke=False).config.tensorboard is False
+    monkeypatch.setattr(run_plan, "tensorboard_available", lambda: False)
+    assert plan_run(defaults, CPU, smoke=False).config.tensorboard is False
 
 
 def test_grids_read_from_yaml_lists_mappings_and_csv(tmp_path):

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from cyclegan_edu.config import ABLATION_SWITCHES
+from cyclegan_edu.course import run_plan
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "08_full_training.ipynb"
 ABLATED = {"gan_loss": "vanilla", "backward_cycle": False, "identity_weight": 0.0, "pool_size": 0,
@@ -85,3 +86,25 @@ def test_the_executed_notebook_shows_the_panel_and_one_plot_redrawn_in_place(run
     images = [output for output in training_cell.outputs if "image/png" in output.get("data", {})]
     assert len(images) == 1  # two epochs, one figure: updated in place, not appended
     assert any("claims hold" in output.get("text", "") for output in outputs)
+
+
+def test_epochs_0_is_the_notebooks_length_for_quick_and_the_papers_for_paper():
+    parameters = dict(run_id="r", dataset="auto", data_root="datasets", preset="auto", epochs=0, image_size=0,
+                      gan_loss="lsgan", adversarial=True, forward_cycle=True, backward_cycle=True, cycle_weight=10.0,
+                      identity_weight=0.5, pool_size=50, discriminator="patch70", seed=0, checkpoint_dir="",
+                      drive_folder="", resume=True, results_path="", interactive=False,
+                      tensorboard=False)
+    cpu = run_plan.plan_run(parameters, torch.device("cpu"), smoke=False).config
+    assert cpu.total_epochs == run_plan.NOTEBOOK_EPOCHS["quick"] and (cpu.n_epochs, cpu.n_epochs_decay) == (1, 1)
+    assert run_plan.plan_run(parameters, torch.device("cuda"), smoke=False).config.total_epochs == 200
+    full = run_plan.plan_run({**parameters, "epochs": 6}, torch.device("cpu"), smoke=False).config
+    assert (full.n_epochs, full.n_epochs_decay) == (3, 3)
+
+
+def test_the_executed_notebook_lists_the_scalars_its_run_wrote_for_tensorboard(runs):
+    pytest.importorskip("tensorboard")  # the notebook's switch is on only where the package is installed
+    notebook = nbformat.read(runs["out"] / "default.ipynb", as_version=4)
+    cell = next(cell for cell in notebook.cells if cell.cell_type == "code" and "EventAccumulator" in cell.source)
+    text = "".join(output.get("text", "") for output in cell.outputs)
+    assert "loss/G_total" in text and "lr" in text and "(one per epoch: 2)" in text
+    assert (runs["out"] / "default" / "run" / "tensorboard").is_dir()

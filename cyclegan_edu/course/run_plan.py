@@ -33,12 +33,22 @@ from cyclegan_edu.errors import load_tensors
 from cyclegan_edu.evaluation import evaluate_checkpoint, has_ground_truth
 from cyclegan_edu.inception import FeatureWeightsUnavailable, standard_feature_extractor
 from cyclegan_edu.run_folder import RunFolder
+from cyclegan_edu.tensorboard_log import available as tensorboard_available
 
 # The notebook's `parameters` cell, in its order; tests keep the two in step.
 RUN_PARAMETERS = ("run_id", "dataset", "data_root", "preset", "epochs", "image_size", "gan_loss", "adversarial",
                   "forward_cycle", "backward_cycle", "cycle_weight", "identity_weight", "pool_size",
                   "discriminator", "seed", "checkpoint_dir", "drive_folder", "resume", "results_path",
-                  "interactive")
+                  "interactive", "tensorboard")
+# Settings that change only what a run logs besides losses.csv: they do not name its folder, and a
+# resume with another value continues the same run (config.RESUME_OVERRIDES lets them change).
+LOGGING_ONLY = ("tensorboard",)
+
+
+# On a CPU the notebook also checks its exercise and trains two rows of Table 4 side by side; the quick
+# preset's own 4 epochs (about 3 minutes on 2 cores) would take it past 5 minutes, so `epochs = 0`
+# means this many epochs there. Other presets keep their own length (paper: 200).
+NOTEBOOK_EPOCHS = {"quick": 2}
 
 
 @dataclass
@@ -106,6 +116,7 @@ def plan_run(parameters: Mapping[str, Any], device: torch.device, smoke: bool,
              runs_root: Path | str = "runs") -> RunPlan:
     """Resolve the notebook's parameters (the "auto" and 0 sentinels included) into a validated Config.
 
+    `epochs = 0` is the preset's length, but NOTEBOOK_EPOCHS for the quick preset.
     Smoke mode keeps the switches and the seed but takes the smoke preset's size, length and data,
     and without a checkpoint_dir trains in a fresh temporary folder: a CI run always trains.
     """
@@ -116,6 +127,7 @@ def plan_run(parameters: Mapping[str, Any], device: torch.device, smoke: bool,
     dataset = choose_dataset(parameters["dataset"], preset_name, smoke)
     overrides: dict[str, Any] = {name: parameters[name] for name in ABLATION_SWITCHES}
     overrides["seed"] = parameters["seed"]
+    overrides["tensorboard"] = bool(parameters["tensorboard"]) and tensorboard_available()  # on only if installed
     download = None
     if dataset in DATASETS:  # one of the paper's: fetched into data_root (at once if already there)
         overrides["data"] = str(Path(parameters["data_root"]) / dataset)
@@ -126,6 +138,7 @@ def plan_run(parameters: Mapping[str, Any], device: torch.device, smoke: bool,
         epochs, size = int(parameters["epochs"]), int(parameters["image_size"])
         if epochs < 0 or size < 0:
             raise ConfigError(f"epochs={epochs} and image_size={size} must be 0 (the preset's) or more.")
+        epochs = epochs or NOTEBOOK_EPOCHS.get(preset_name, 0)
         if epochs:
             overrides.update(n_epochs=epochs - epochs // 2, n_epochs_decay=epochs // 2)
         if size:
@@ -145,7 +158,7 @@ def run_name(config: Config, preset_name: str, dataset: str) -> str:
     base, paper = PRESETS[preset_name](), Config()
     parts = [f"{preset_name}-{Path(dataset).name}"]
     for field in dataclasses.fields(Config):
-        if field.name in ("data", "device"):
+        if field.name in ("data", "device", *LOGGING_ONLY):
             continue
         reference = paper if field.name in ABLATION_SWITCHES else base
         value = getattr(config, field.name)
@@ -160,7 +173,7 @@ def check_same_run(config: Config, run_dir: Path | str) -> None:
     saved = load_tensors(RunFolder(run_dir).latest, "this run's checkpoint")
     asked = config.to_dict()
     differences = [f"{name}: saved {value!r}, asked {asked.get(name)!r}"
-                   for name, value in saved["config"].items() if value != asked.get(name)]
+                   for name, value in saved["config"].items() if value != asked.get(name) and name not in LOGGING_ONLY]
     if differences:
         raise ConfigError(f"{run_dir} holds a run with other settings ({'; '.join(differences)}). "
                           "Choose another checkpoint_dir or run_id, or move that folder away.")
