@@ -9,11 +9,12 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from cyclegan_edu import __version__
+from cyclegan_edu.course import colab
 from cyclegan_edu.course.student_copies import student_copy, write_student_copies
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
-COLAB_BADGE = "https://colab.research.google.com/github/cyclegan-edu/cyclegan_edu/blob/main/notebooks/{name}"
 
 
 def code_cells(notebook):
@@ -40,12 +41,6 @@ def test_first_code_cell_installs_on_colab_only(notebook):
     path, nb = notebook
     first = code_cells(nb)[0].source
     assert '"google.colab" in sys.modules' in first and "pip install" in first, path.name
-
-
-def test_has_a_colab_badge_for_itself(notebook):
-    path, nb = notebook
-    text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
-    assert COLAB_BADGE.format(name=path.name) in text
 
 
 def test_parameters_cell_holds_commented_literals(notebook):
@@ -124,3 +119,37 @@ def test_papermill_infers_a_type_for_every_parameter(notebook):
         assert type_name in PARAMETER_TYPES, f"{path.name}: {name} needs an annotation (int, float, str, bool)"
         default = ast.literal_eval(info["default"])
         assert type(default) is PARAMETER_TYPES[type_name], f"{path.name}: {name}: {type_name} = {default!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_the_badge_and_install_cell_point_at_this_release_of_the_one_repository(path):
+    notebook = nbformat.read(path, as_version=4)
+    installs = [cell.source for cell in code_cells(notebook) if colab.INSTALL_MARKER in cell.source]
+    assert installs == [colab.install_cell()], "run `python -m cyclegan_edu.course.colab`"
+    assert "@v" + __version__ in installs[0]
+    badges = [found for cell in notebook.cells if cell.cell_type == "markdown"
+              for found in colab.BADGE_PATTERN.findall(cell.source)]
+    assert badges == [colab.colab_badge(path.name)], "run `python -m cyclegan_edu.course.colab`"
+
+
+def test_the_repository_url_is_pyprojects_and_syncing_rewrites_an_old_notebook_once(tmp_path):
+    pyproject = (NOTEBOOK_DIR.parent / "pyproject.toml").read_text()
+    urls = re.search(r"\[project\.urls\][^\n]*\nRepository = \"([^\"]+)\"", pyproject)
+    assert urls and urls.group(1) == colab.repository_url()
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# x\n\n[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+                                      "(https://colab.research.google.com/github/someone/fork/blob/main/notebooks/x.ipynb)"),
+        nbformat.v4.new_code_cell('if "google.colab" in sys.modules:\n    %pip install -q something-else')])
+    path = tmp_path / "01_x.ipynb"
+    nbformat.write(notebook, path)
+    assert colab.sync_notebook(path) and not colab.sync_notebook(path)
+    synced = nbformat.read(path, as_version=4)
+    assert synced.cells[0].source == "# x\n\n" + colab.colab_badge("01_x.ipynb")
+    assert synced.cells[1].source == colab.install_cell()
+
+
+def test_the_readme_links_every_notebook_of_this_release_on_colab():
+    readme = (NOTEBOOK_DIR.parent / "README.md").read_text()
+    assert colab.repository_url() in readme
+    for path in NOTEBOOKS:
+        assert colab.colab_badge(path.name).split("](")[-1].rstrip(")") in readme, path.name

@@ -14,11 +14,12 @@ from typing import Any
 
 from cyclegan_edu import ablation
 from cyclegan_edu.config import Config, preset
+from cyclegan_edu.course import colab
 from cyclegan_edu.data.downloads import download_file
 
 STUDY_FILES = ("ablation.csv", "ablation.png")
-# Where a pip install (Colab) finds the committed study: the repository's docs folder on GitHub.
-STUDY_URL = "https://raw.githubusercontent.com/cyclegan-edu/cyclegan_edu/main/docs/"
+# Where a pip install (Colab) finds the committed study: the docs folder of this release on GitHub.
+STUDY_URL = colab.raw_url("docs/")
 SHOWN_COLUMNS = ("psnr_AtoB", "psnr_identity_AtoB", "diversity_AtoB", "psnr_BtoA", "psnr_identity_BtoA",
                  "diversity_BtoA")
 
