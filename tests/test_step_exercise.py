@@ -121,8 +121,8 @@ def test_normalized_biases_are_those_right_before_an_instance_norm():
     assert biases - step_exercise.normalized_biases(generator) == {"model.18.bias"}  # the c7s1-3 head, before tanh
 
 
-def test_a_not_attempted_exercise_raises_not_implemented():
+def test_a_not_attempted_exercise_is_not_done_yet_and_does_not_raise(capsys):
     def not_yet(model, real_a, real_b):
         raise NotImplementedError()
-    with pytest.raises(NotImplementedError):
-        step_exercise.check_training_step(not_yet)
+    assert step_exercise.check_training_step(not_yet) is False
+    assert capsys.readouterr().out.startswith("NOT DONE YET")

@@ -1,8 +1,10 @@
 """Checkers for the notebooks' exercises: a student's function against the package's own, on seeded inputs.
 
-Each checker prints `PASS: ...` or a `FAIL: ...` that says on which input the answer went wrong and
-by how much, and returns True or False, so a notebook cell can `assert check_...(answer)`.
-A `NotImplementedError` (an exercise not yet attempted) is let through unchanged.
+Each checker prints `PASS: ...`, a `FAIL: ...` that says on which input the answer went wrong and
+by how much, or `NOT DONE YET: ...` for an answer that still raises nbgrader's `NotImplementedError`
+stub, and returns True only for a pass. A student's Run All therefore goes on past an unsolved
+exercise (the lesson continues with the package's version), while the notebook's hidden test,
+`assert passed`, fails the exercise for its points under nbgrader's autograder.
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ from cyclegan_edu.patchgan import receptive_field
 def report(name: str, failure: str | None) -> bool:
     print(f"PASS: {name}" if failure is None else f"FAIL: {name}: {failure}")
     return failure is None
+
+
+def not_done(name: str) -> bool:
+    """The report for an exercise whose answer is still nbgrader's `raise NotImplementedError()` stub."""
+    print(f"NOT DONE YET: {name}: replace `raise NotImplementedError()` in the cell above with your answer and run "
+          "both cells again; until then the notebook goes on with the package's version")
+    return False
 
 
 def describe_error(got: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float) -> str:
@@ -52,7 +61,7 @@ def compare(name: str, answer: Callable[..., Any], reference: Callable[..., Any]
         try:
             got = answer(*case)
         except NotImplementedError:
-            raise
+            return not_done(name)
         except Exception as error:  # the student's code crashed: say where, not a traceback
             return report(name, f"case {number} raised {type(error).__name__}: {error}")
         expected_t, got_t = torch.as_tensor(expected, dtype=torch.float64), torch.as_tensor(got, dtype=torch.float64)
@@ -268,7 +277,7 @@ def check_image_pool(pool_class: Callable[[int, int], Any]) -> bool:
         try:
             failure = check(pool_class)
         except NotImplementedError:
-            raise
+            return not_done(name)
         except Exception as error:  # the student's code crashed: say where, not a traceback
             failure = f"{check.__name__} raised {type(error).__name__}: {error}"
         if failure is not None:
