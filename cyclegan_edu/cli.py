@@ -9,7 +9,7 @@
     cyclegan-edu prepare my_photos/ my_paintings/ datasets/mine
     cyclegan-edu evaluate runs/quick [--fid]
     cyclegan-edu ablate --out study
-    cyclegan-edu student-copies notebooks/ student_notebooks/
+    cyclegan-edu publish [--only 03]                        notebooks/solutions -> notebooks, executed
     cyclegan-edu bench --size 128 --device cpu
     cyclegan-edu grade --grid examples/ablation_grid.yaml --out graded/
 
@@ -150,7 +150,7 @@ def add_data_commands(commands: argparse._SubParsersAction, shared: dict[str, ar
 
 
 def add_study_commands(commands: argparse._SubParsersAction, shared: dict[str, argparse.ArgumentParser]) -> None:
-    """ablate, bench, grade, student-copies: many runs, timings, and the course's instructors."""
+    """ablate, bench, grade, publish: many runs, timings, and the course's instructors."""
     ablate = commands.add_parser("ablate", help="the paper's ablation study (Table 4 and more), several seeds",
                                  parents=[shared["training"], shared["quiet"], shared["jobs"]])
     ablate.add_argument("--out", required=True, help="study folder: runs/, ablation.csv, ablation.md, ablation.png")
@@ -170,12 +170,19 @@ def add_study_commands(commands: argparse._SubParsersAction, shared: dict[str, a
     grade.add_argument("--out", required=True,
                        help="folder for RUN_ID.ipynb, RUN_ID/results.json, summary.csv, summary.md")
     grade.add_argument("--notebook", default=None, help="the notebook to run (default: the repository's "
-                                                        "notebooks/08_full_training.ipynb)")
+                                                        "notebooks/solutions/08_full_training.ipynb)")
     grade.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the notebook's own)")
-    copies = commands.add_parser("student-copies", help="write the notebooks with exercise solutions cleared")
-    copies.add_argument("source", help="folder of the notebooks with solutions, e.g. notebooks/")
-    copies.add_argument("destination", help="new folder for the student copies")
-    copies.add_argument("--overwrite", action="store_true", help="replace notebooks already in the destination")
+    publish = commands.add_parser("publish", help="the student notebooks: solutions stripped (nbgrader), "
+                                                  "executed at CPU defaults, outputs kept")
+    publish.add_argument("--source", default=None, help="folder of the notebooks with solutions "
+                                                        "(default: the repository's notebooks/solutions)")
+    publish.add_argument("--out", default=None, help="folder for the published notebooks "
+                                                     "(default: the repository's notebooks/)")
+    publish.add_argument("--only", action="append", default=[], metavar="NN",
+                         help="publish only the notebooks whose names start with NN (repeatable)")
+    publish.add_argument("--kernel", default="python3", help="Jupyter kernel name (default: python3)")
+    publish.add_argument("--overwrite", action="store_true",
+                         help="replace notebooks in --out that this command did not write")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -276,10 +283,11 @@ def run_ablate(args: argparse.Namespace) -> None:
     print(f"wrote {Path(args.out) / 'ablation.csv'}, ablation.md and ablation.png")
 
 
-def run_student_copies(args: argparse.Namespace) -> None:
-    from cyclegan_edu.course.student_copies import write_student_copies
-    for path in write_student_copies(args.source, args.destination, overwrite=args.overwrite):
-        print(path)
+def run_publish(args: argparse.Namespace) -> None:
+    from cyclegan_edu.course import publish
+    written = publish.publish(args.source or publish.SOURCE, args.out or publish.PUBLISHED, args.only,
+                              kernel_name=args.kernel, overwrite=args.overwrite)
+    print(f"published {len(written)} notebook{'s' if len(written) != 1 else ''}")
 
 
 def run_bench(args: argparse.Namespace) -> None:
@@ -300,7 +308,7 @@ def run_grade(args: argparse.Namespace) -> None:
 
 COMMANDS = {"train": run_train, "resume": run_resume, "translate": run_translate, "download": run_download,
             "prepare": run_prepare, "evaluate": run_evaluate, "ablate": run_ablate,
-            "student-copies": run_student_copies, "grade": run_grade, "bench": run_bench}
+            "publish": run_publish, "grade": run_grade, "bench": run_bench}
 
 
 def describe_os_error(error: OSError) -> str:

@@ -125,7 +125,8 @@ def test_the_run_report_shows_psnr_where_there_is_truth_and_diversity_always(tmp
     ["evaluate", "{tmp}/no_run"],
     ["translate", "--checkpoint", "{tmp}/none.pt", "--input", "{tmp}", "--output", "{tmp}/out"],
     ["prepare", "{tmp}/no_a", "{tmp}/no_b", "{tmp}/out"],
-    ["student-copies", "{tmp}", "{tmp}/copies"],
+    ["publish", "--source", "{tmp}", "--out", "{tmp}/published"],
+    ["publish", "--only", "99"],
     ["ablate", "--out", "{tmp}/study", "--seeds", "0"],
 ])
 def test_every_user_error_is_one_line_that_says_what_to_do(tmp_path, capsys, command):

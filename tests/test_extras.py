@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from cyclegan_edu.course import grading, student_copies
+from cyclegan_edu.course import grading, publish
 from cyclegan_edu.errors import MissingExtra, UserError, require_extra
 from cyclegan_edu.inception import standard_feature_extractor
 
@@ -30,13 +30,13 @@ def test_grade_without_papermill_asks_for_the_instructor_extra(monkeypatch, tmp_
     assert not (tmp_path / "out").exists()
 
 
-def test_student_copies_without_nbgrader_ask_for_the_instructor_extra(monkeypatch, tmp_path):
+def test_publishing_without_nbgrader_asks_for_the_instructor_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "nbgrader", None)
     monkeypatch.delitem(sys.modules, "nbgrader.preprocessors", raising=False)
     (tmp_path / "01_x.ipynb").write_text("{}")
-    with pytest.raises(MissingExtra, match=r'needs nbgrader.*"cyclegan-edu\[instructor\]"'):
-        student_copies.write_student_copies(tmp_path, tmp_path / "students")
-    assert not (tmp_path / "students").exists()
+    with pytest.raises(MissingExtra, match=r'publish\) needs nbgrader.*"cyclegan-edu\[instructor\]"'):
+        publish.publish(tmp_path, tmp_path / "published")
+    assert not (tmp_path / "published").exists()
 
 
 def test_fid_without_torch_fidelity_asks_for_the_fid_extra(monkeypatch, tmp_path):

@@ -21,7 +21,7 @@ from cyclegan_edu.course import grading
 from cyclegan_edu.course.grading import GridError, grade, notebook_parameters, typed_value
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOK_08 = REPO / "notebooks" / "08_full_training.ipynb"
+NOTEBOOK_08 = REPO / "notebooks" / "solutions" / "08_full_training.ipynb"
 
 RECORD = """import json
 from pathlib import Path

@@ -17,7 +17,7 @@ from PIL import Image
 
 from cyclegan_edu import config as presets
 from cyclegan_edu.cli import main
-from cyclegan_edu.course.student_copies import write_student_copies
+from cyclegan_edu.course.publish import publish
 from cyclegan_edu.data.image_folders import DataError, find_images, load_rgb
 from cyclegan_edu.data.toy_horse2zebra import toy_dataset_root
 from cyclegan_edu.errors import UnreadableCheckpoint, WouldOverwrite
@@ -105,18 +105,20 @@ def test_translate_keeps_existing_outputs_unless_asked(finished_run, photos, tmp
     assert kept.read_bytes().startswith(b"\x89PNG")
 
 
-def test_student_copies_keep_a_students_notebook(tmp_path, capsys):
+def test_publishing_keeps_a_students_notebook(tmp_path, capsys):
     source, destination = tmp_path / "solutions", tmp_path / "class"
     source.mkdir()
     destination.mkdir()
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), source / "01_a.ipynb")
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), source / "02_b.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(2 + 2)")]), source / "02_b.ipynb")
     work = destination / "02_b.ipynb"
     work.write_text("a student's notebook")
-    error = one_line_error(capsys, ["student-copies", str(source), str(destination)])
-    assert "02_b.ipynb" in error and work.read_text() == "a student's notebook"
+    error = one_line_error(capsys, ["publish", "--source", str(source), "--out", str(destination)])
+    assert "02_b.ipynb" in error and "--overwrite" in error and work.read_text() == "a student's notebook"
     assert not (destination / "01_a.ipynb").exists()  # refused before anything was written
-    assert len(write_student_copies(source, destination, overwrite=True)) == 2
+    assert len(publish(source, destination, only=["02"], overwrite=True)) == 1
+    assert nbformat.read(work, as_version=4).cells[0].outputs[0].text == "4\n"
+    assert len(publish(source, destination)) == 2  # what publish wrote itself it replaces without asking
 
 
 def test_resume_refuses_a_checkpoint_of_another_run_and_changes_nothing(finished_run, toy_env, tmp_path):
@@ -301,7 +303,7 @@ def test_exif_orientation_is_applied(tmp_path, orientation, size):
     ["ablate", "--preset", "smoke", "--out", "{file}", "--seeds", "1", "--variants", "full"],
     ["download", "horse2zebra", "--root", "{file}", "--mirror", "http://127.0.0.1:9"],
     ["prepare", "{tmp}/a", "{tmp}/b", "{file}/out"],
-    ["student-copies", "{repo}/notebooks", "{file}"],
+    ["publish", "--source", "{repo}/notebooks/solutions", "--out", "{file}"],
     ["evaluate", "{run}", "--json", "{file}/evaluation.json"],
 ])
 def test_a_file_where_a_folder_is_needed_is_one_line(finished_run, toy_env, tmp_path, capsys, argv):

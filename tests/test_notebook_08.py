@@ -11,7 +11,7 @@ import torch
 from cyclegan_edu.config import ABLATION_SWITCHES
 from cyclegan_edu.course import run_plan
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "08_full_training.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "08_full_training.ipynb"
 ABLATED = {"gan_loss": "vanilla", "backward_cycle": False, "identity_weight": 0.0, "pool_size": 0,
            "discriminator": "pixel", "cycle_weight": 5.0}
 

@@ -1,4 +1,4 @@
-"""Notebook conventions (install cell, environment banner, `parameters` cell, smoke mode); nbgrader copies."""
+"""Conventions of the instructor's notebooks (notebooks/solutions): install cell, `parameters` cell, nbgrader cells."""
 
 import ast
 import re
@@ -6,14 +6,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 from cyclegan_edu import __version__
 from cyclegan_edu.course import colab
-from cyclegan_edu.course.student_copies import student_copy, write_student_copies
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks" / "solutions"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 
 
@@ -63,45 +60,37 @@ def test_imports_the_package_and_hides_no_exception(notebook):
 
 
 EXERCISE_NOTEBOOKS = [p for p in NOTEBOOKS if not p.name.startswith("00")]  # 00 has none
-CHECKER_IMPORTS = ("from cyclegan_edu.course.exercises import", "from cyclegan_edu.course.step_exercise import")
+CHECKER_CALL = re.compile(r"passed = (exercises\.)?check_\w+\(my_\w+|passed = (exercises\.)?check_\w+\(MyPool")
+
+
+def nbgrader_cells(notebook):
+    return [(index, cell, cell.metadata["nbgrader"]) for index, cell in enumerate(notebook.cells)
+            if "nbgrader" in cell.metadata]
 
 
 @pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=[p.name for p in EXERCISE_NOTEBOOKS])
-def test_each_exercise_has_a_solution_region_and_a_checker(path):
-    source = "\n".join(cell.source for cell in code_cells(nbformat.read(path, as_version=4)))
-    assert source.count("### BEGIN SOLUTION") == source.count("### END SOLUTION") >= 1
-    assert "exercises.check_" in source or any(line in source for line in CHECKER_IMPORTS)
+def test_each_exercise_is_an_nbgrader_solution_cell_then_a_graded_hidden_test(path):
+    """Solution cell (answer between the markers) -> autograded cell: a visible check, a hidden `assert passed`."""
+    notebook = nbformat.read(path, as_version=4)
+    solutions = [i for i, cell in enumerate(notebook.cells) if "### BEGIN SOLUTION" in cell.source]
+    assert solutions, f"{path.name}: no exercise"
+    for index in solutions:
+        cell, test = notebook.cells[index], notebook.cells[index + 1]
+        assert cell.source.count("### BEGIN SOLUTION") == cell.source.count("### END SOLUTION")
+        assert cell.metadata["nbgrader"]["solution"] and not cell.metadata["nbgrader"]["grade"]
+        grading = test.metadata["nbgrader"]
+        assert grading["grade"] and grading["points"] > 0 and grading["locked"] and not grading["solution"]
+        assert grading["grade_id"] == cell.metadata["nbgrader"]["grade_id"] + "_check"
+        visible, hidden = test.source.split("### BEGIN HIDDEN TESTS\n")
+        assert CHECKER_CALL.match(visible), f"{path.name}: {visible!r}"
+        assert hidden.startswith("assert passed") and hidden.rstrip().endswith("### END HIDDEN TESTS")
+    marked = [index for index, _, meta in nbgrader_cells(notebook) if meta["solution"]]
+    assert marked == solutions, f"{path.name}: only exercise cells are solution cells"
 
 
-def run_until_error(nb, cwd):
-    client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
-    try:
-        client.execute()
-    except CellExecutionError as error:
-        return error
-    return None
-
-
-@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=[p.name for p in EXERCISE_NOTEBOOKS])
-def test_student_copy_stops_at_its_first_exercise(path, tmp_path):
-    original = nbformat.read(path, as_version=4)
-    copy = student_copy(nbformat.read(path, as_version=4))
-    assert "### BEGIN SOLUTION" not in "".join(c.source for c in copy.cells)
-    error = run_until_error(copy, tmp_path)
-    assert error is not None and error.ename == "NotImplementedError", f"{path.name}: {error}"
-    first_stub = next(i for i, c in enumerate(copy.cells) if "raise NotImplementedError()" in c.source)
-    executed = [c for c in copy.cells[:first_stub] if c.cell_type == "code"]
-    assert all(c.execution_count is not None for c in executed), "every cell before the first exercise ran"
-    assert len(copy.cells) == len(original.cells)
-
-
-def test_student_copies_command_writes_every_notebook(tmp_path):
-    if not NOTEBOOKS:
-        pytest.skip("no notebooks yet")
-    written = write_student_copies(NOTEBOOK_DIR, tmp_path / "students")
-    assert [p.name for p in written] == [p.name for p in NOTEBOOKS]
-    with pytest.raises(FileExistsError):
-        write_student_copies(NOTEBOOK_DIR, NOTEBOOK_DIR)
+def test_grade_ids_are_unique_across_the_course():
+    ids = [meta["grade_id"] for path in NOTEBOOKS for _, _, meta in nbgrader_cells(nbformat.read(path, as_version=4))]
+    assert ids and len(ids) == len(set(ids))
 
 
 PARAMETER_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple}  # tuple: notebook 04 only
@@ -133,7 +122,7 @@ def test_the_badge_and_install_cell_point_at_this_release_of_the_one_repository(
 
 
 def test_the_repository_url_is_pyprojects_and_syncing_rewrites_an_old_notebook_once(tmp_path):
-    pyproject = (NOTEBOOK_DIR.parent / "pyproject.toml").read_text()
+    pyproject = (NOTEBOOK_DIR.parents[1] / "pyproject.toml").read_text()
     urls = re.search(r"\[project\.urls\][^\n]*\nRepository = \"([^\"]+)\"", pyproject)
     assert urls and urls.group(1) == colab.repository_url()
     notebook = nbformat.v4.new_notebook(cells=[
@@ -149,7 +138,7 @@ def test_the_repository_url_is_pyprojects_and_syncing_rewrites_an_old_notebook_o
 
 
 def test_the_readme_links_every_notebook_of_this_release_on_colab():
-    readme = (NOTEBOOK_DIR.parent / "README.md").read_text()
+    readme = (NOTEBOOK_DIR.parents[1] / "README.md").read_text()
     assert colab.repository_url() in readme
     for path in NOTEBOOKS:
         assert colab.colab_badge(path.name).split("](")[-1].rstrip(")") in readme, path.name

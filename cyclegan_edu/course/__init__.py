@@ -11,6 +11,6 @@
     widgets, plots      notebook 08's ablation panel and live training view
     run_plan            notebook 08's parameters -> the run it trains, and its results.json
     grading             running notebook 08 once per row of a grid with papermill
-    student_copies      the notebooks with solutions cleared (nbgrader)
+    publish             the student notebooks from the solutions: stripped (nbgrader), executed
     environment         the banner at the top of every notebook
 """

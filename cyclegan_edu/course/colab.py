@@ -4,8 +4,8 @@ A notebook opened on Colab has no package beside it, so its first code cell inst
 release the notebook belongs to, `RELEASE` (the git tag `v` + the package version), from `REPOSITORY`, and
 its badge opens the notebook of that same tag: notebook and package always match. To publish a release,
 bump the version in pyproject.toml and cyclegan_edu/__init__.py, run `python -m cyclegan_edu.course.colab`
-(it rewrites the badges and install cells), commit, and push the tag. `tests/test_notebooks.py` fails when a
-notebook's badge or install cell differs from what this module writes.
+(it rewrites the badges and install cells of notebooks/solutions), `cyclegan-edu publish`, commit, and push
+the tag. `tests/test_notebooks.py` fails when a notebook's badge or install cell differs from what this module writes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ REPOSITORY = "cyclegan-edu/cyclegan_edu"  # GitHub owner/name; pyproject's [proj
 RELEASE = f"v{__version__}"
 INSTALL_MARKER = 'if "google.colab" in sys.modules:'
 BADGE_PATTERN = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\(https://colab\.research\.google\.com/github/[^)]*\)")
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks" / "solutions"  # the source; `publish` copies the cells
 
 
 def repository_url() -> str:

@@ -45,8 +45,8 @@ class GridError(ConfigError):
 
 
 def default_notebook() -> Path:
-    """notebooks/08_full_training.ipynb of the repository this package was installed from."""
-    path = Path(__file__).resolve().parents[2] / "notebooks" / NOTEBOOK_NAME  # beside cyclegan_edu/
+    """notebooks/solutions/08_full_training.ipynb (the instructor's version) of this package's repository."""
+    path = Path(__file__).resolve().parents[2] / "notebooks" / "solutions" / NOTEBOOK_NAME  # beside cyclegan_edu/
     if not path.is_file():
         raise InputNotFound(f"{NOTEBOOK_NAME} is not beside this installation of cyclegan_edu (looked for "
                             f"{path}): pass --notebook PATH to the notebook.")

@@ -54,7 +54,7 @@ def draw_losses(history: Sequence[dict[str, float]], axes: Sequence[Axes]) -> No
 def draw_samples(image: np.ndarray, axis: Axes, rows: Sequence[str] = SAMPLE_ROWS) -> None:
     """A sample grid (H, W, 3) with each row named: input, translation, reconstruction, both ways."""
     axis.clear()
-    axis.imshow(image)
+    axis.imshow(image, interpolation="nearest")  # sharp pixels; the saved PNG is also about half the bytes
     row_height = (image.shape[0] - SAMPLE_GRID_PADDING) / len(rows)
     axis.set_yticks([SAMPLE_GRID_PADDING / 2 + row_height * (i + 0.5) for i in range(len(rows))], labels=list(rows))
     axis.set_xticks([])

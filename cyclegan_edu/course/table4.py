@@ -8,9 +8,12 @@ settings of the short side-by-side the notebook trains itself, two variants at t
 from __future__ import annotations
 
 import csv
+import io
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 from cyclegan_edu import ablation
 from cyclegan_edu.config import Config, preset
@@ -35,6 +38,15 @@ def committed_study(cache: Path | str, docs: Path | None = None, url: str = STUD
         if not (cache / name).is_file():
             download_file([url + name], cache / name, progress=False)
     return cache
+
+
+def jpeg_preview(path: Path, quality: int = 85) -> bytes:
+    """The study's figure as JPEG bytes, for showing in a notebook: its sample photographs make the PNG
+    1.8 MB, which every saved copy of the notebook would carry; the JPEG is about a tenth of that."""
+    buffer = io.BytesIO()
+    with Image.open(path) as figure:
+        figure.convert("RGB").save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
 
 
 def read_study(folder: Path) -> list[dict[str, Any]]:
