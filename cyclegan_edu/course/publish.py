@@ -122,8 +122,8 @@ def publish(source: Path | str = SOURCE, destination: Path | str = PUBLISHED, on
     source, destination = Path(source), Path(destination)
     sources = sorted(source.glob("*.ipynb"))
     if not sources:
-        raise InputNotFound(f"No notebooks in {source}: give the folder of the notebooks with solutions "
-                            "(notebooks/solutions).")
+        raise InputNotFound(f"No notebooks in {source}: pass --source with the folder of the notebooks with "
+                            "solutions (notebooks/solutions of a clone of the repository).")
     if destination.resolve() == source.resolve():
         raise WouldOverwrite("Publish into another folder than the notebooks with solutions: they are the source.")
     picked = chosen(sources, only)
