@@ -110,8 +110,9 @@ def assert_same_state(expected, actual, where="latest.pt"):
 
 
 KILLED_RUN = textwrap.dedent("""
-    import os, signal, sys
+    import os, signal, sys, torch
     from cyclegan_edu import config, cyclegan, training
+    torch.set_num_threads(int(sys.argv[3]))  # the resuming process's: oneDNN's sums depend on the thread count
     kill_at, step, count = int(sys.argv[2]), cyclegan.CycleGAN.train_step, [0]
     def dying_step(self, real_a, real_b):
         count[0] += 1
@@ -137,8 +138,9 @@ def uninterrupted_run(toy_cache, tmp_path_factory):
 def test_a_run_killed_mid_epoch_resumes_bit_identically(toy_env, tmp_path, uninterrupted_run, kill_at):
     """SIGKILL at step `kill_at` (smoke: 2 epochs of 6 steps, a checkpoint every 2 steps)."""
     reference, interrupted = uninterrupted_run, tmp_path / "interrupted"
-    child = subprocess.run([sys.executable, "-c", KILLED_RUN, str(interrupted), str(kill_at)],
-                           env=os.environ.copy(), capture_output=True, text=True)
+    arguments = [str(interrupted), str(kill_at), str(torch.get_num_threads())]
+    child = subprocess.run([sys.executable, "-c", KILLED_RUN, *arguments], env=os.environ.copy(),
+                           capture_output=True, text=True)
     assert child.returncode == -9, child.stderr
     resume(interrupted, progress=False)
     expected, actual = weights(reference), weights(interrupted)
