@@ -69,8 +69,9 @@ class RowJob(submitit.helpers.Checkpointable):
     def __call__(self) -> Any:
         import torch
 
-        if self.threads:
-            torch.set_num_threads(self.threads)  # this job's share of the CPU, not every core per job
+        if self.threads:  # this job's share of the CPU, not every core per job
+            os.environ["OMP_NUM_THREADS"] = str(self.threads)  # also for the processes it starts (a notebook's kernel)
+            torch.set_num_threads(self.threads)
         return self.function(self.row)
 
 

@@ -6,6 +6,8 @@ import math
 import operator
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -67,9 +69,12 @@ def test_each_local_job_gets_its_share_of_the_cpu(monkeypatch):
     monkeypatch.setattr(jobs.os, "cpu_count", lambda: 8)
     slots = local_slots(3)
     assert [slot["threads"] for slot in slots] == [2, 2, 2] and all(slot["gpus_per_node"] == 0 for slot in slots)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # restored after the test, like the thread count below
     threads = torch.get_num_threads()
-    try:  # a job sets its own process's thread count; here it runs in pytest's, so restore it afterwards
-        assert RowJob(lambda row: (-row, torch.get_num_threads()), 5, threads=1)() == (-5, 1)
+    try:  # a job sets its own process's threads and its children's (a graded notebook's kernel)
+        child = [sys.executable, "-c", "import torch; print(torch.get_num_threads())"]
+        job = RowJob(lambda row: (-row, torch.get_num_threads(), int(subprocess.check_output(child))), 5, threads=1)
+        assert job() == (-5, 1, 1)
     finally:
         torch.set_num_threads(threads)
 
@@ -135,7 +140,7 @@ Path(results_path).write_text(json.dumps({"metrics": metrics, "device": {"type":
 ]
 
 
-def test_grading_three_rows_with_jobs_3_gives_the_sequential_summary(toy_env, tmp_path):
+def test_grading_three_rows_with_jobs_3_gives_the_sequential_summary(toy_env, tmp_path, monkeypatch):
     import nbformat
 
     cells = [nbformat.v4.new_code_cell(source) for source in SMALL_GRADED_NOTEBOOK]
@@ -146,9 +151,12 @@ def test_grading_three_rows_with_jobs_3_gives_the_sequential_summary(toy_env, tm
     grid = tmp_path / "grid.yaml"
     grid.write_text("- run_id: full\n- run_id: no_backward\n  backward_cycle: false\n"
                     "- run_id: gan_alone\n  forward_cycle: false\n  backward_cycle: false\n")
-    for folder, extra in (("sequential", []), ("parallel", ["--jobs", "3"])):
-        assert main(["grade", "--grid", str(grid), "--out", str(tmp_path / folder), "--notebook", str(notebook),
-                     *extra]) == 0
+    # the sequential kernels on as many threads as each job's kernel gets, so that both sum in the same order
+    monkeypatch.setenv("OMP_NUM_THREADS", str(local_slots(3)[0]["threads"] or torch.get_num_threads()))
+    assert main(["grade", "--grid", str(grid), "--out", str(tmp_path / "sequential"), "--notebook", str(notebook)]) == 0
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert main(["grade", "--grid", str(grid), "--out", str(tmp_path / "parallel"), "--notebook", str(notebook),
+                 "--jobs", "3"]) == 0
     sequential, parallel = (read_rows(tmp_path / folder / "summary.csv") for folder in ("sequential", "parallel"))
     assert [row["status"] for row in parallel] == ["ok"] * 3 and "psnr_AtoB" in parallel[0]
     assert parallel == sequential
