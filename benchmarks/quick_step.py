@@ -3,6 +3,7 @@
     python benchmarks/quick_step.py                                   # the quick preset as it is
     python benchmarks/quick_step.py --plain-step --batch-size 1       # the old quick step
     python benchmarks/quick_step.py --threads 1 --profile             # the top operators instead
+    python benchmarks/quick_step.py --precision bf16                  # bf16 autocast (fast on AVX-512 BF16)
 
 The step runs on fixed random batches (no data loading), after warm-up steps, so the figure is the
 step alone; the README's "The quick run" lists what it measured.
@@ -25,6 +26,7 @@ def main() -> None:
     parser.add_argument("--batched-passes", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default=None, help="default: the quick preset's")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=5)
@@ -32,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
 
     overrides = dict(PLAIN_STEP) if args.plain_step else {}
-    for name in ("batch_size", "batched_passes", "channels_last", "compile"):
+    for name in ("batch_size", "batched_passes", "channels_last", "compile", "precision"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
     config = preset("quick", **overrides)
@@ -43,7 +45,7 @@ def main() -> None:
     real_a, real_b = torch.rand(shape) * 2 - 1, torch.rand(shape) * 2 - 1
     for _ in range(args.warmup):
         model.train_step(real_a, real_b)
-    switches = {name: getattr(config, name) for name in ("batched_passes", "channels_last", "compile")}
+    switches = {name: getattr(config, name) for name in ("batched_passes", "channels_last", "compile", "precision")}
     print(f"{torch.get_num_threads()} threads, batch {config.batch_size}, {switches}")
     if args.profile:
         with profile(activities=[ProfilerActivity.CPU]) as profiler:
