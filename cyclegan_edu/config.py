@@ -193,7 +193,7 @@ def bf16_supported(device_type: str) -> bool:
 def fast_switches(device_type: str, bf16: bool | None = None) -> dict[str, Any]:
     """The speed switches that help on a device type, as measured by `cyclegan-edu bench` (README).
 
-    On 2 CPU cores at 128 px: with AVX-512 BF16, batched passes + bf16 1.89x; without bf16 hardware,
+    On 2 CPU cores at 128 px: with AVX-512 BF16, batched passes + bf16 1.87x (bf16 alone 1.81x); without bf16 hardware,
     bf16 alone 0.02x (44 times slower, so it is on only where probed), batched passes 0.91x to 1.04x,
     channels_last 0.88x (off), compile 0.95x after its compile time (off). `bf16`: default, probed.
     """
