@@ -15,7 +15,7 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from cyclegan_edu.config import PLAIN_STEP, preset
+from cyclegan_edu.config import PLAIN_STEP, STEP_SWITCHES, preset
 from cyclegan_edu.fast import build_model
 
 
@@ -45,7 +45,7 @@ def main() -> None:
     real_a, real_b = torch.rand(shape) * 2 - 1, torch.rand(shape) * 2 - 1
     for _ in range(args.warmup):
         model.train_step(real_a, real_b)
-    switches = {name: getattr(config, name) for name in ("batched_passes", "channels_last", "compile", "precision")}
+    switches = {name: getattr(config, name) for name in STEP_SWITCHES}
     print(f"{torch.get_num_threads()} threads, batch {config.batch_size}, {switches}")
     if args.profile:
         with profile(activities=[ProfilerActivity.CPU]) as profiler:

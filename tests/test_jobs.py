@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,20 @@ from cyclegan_edu.jobs import JobOptions, RowJob, local_slots, run_rows
 
 VARIANTS = ["gan_alone", "cycle_alone", "full"]  # three rows, one seed each
 TIMING_COLUMNS = {"seconds", "seconds_per_iteration"}  # the only columns that may differ between two executions
+
+
+def job_threads() -> int:
+    """Threads each of 3 local jobs gets here. A sequential run compared with them must use as many: oneDNN's sums
+    depend on the thread count, and a GAN's training turns a last-bit difference into a visible one (AVX-512)."""
+    return local_slots(3)[0]["threads"] or torch.get_num_threads()
+
+
+@pytest.fixture
+def own_threads() -> Iterator[None]:
+    """The test may set pytest's own thread count, as a job does in its process; it gets its count back after."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -65,18 +80,15 @@ def test_a_failed_row_names_its_row_and_its_log(tmp_path):
         run_rows(math.sqrt, [4, -1], JobOptions(jobs=2), tmp_path)
 
 
-def test_each_local_job_gets_its_share_of_the_cpu(monkeypatch):
+def test_each_local_job_gets_its_share_of_the_cpu(monkeypatch, own_threads):
     monkeypatch.setattr(jobs.os, "cpu_count", lambda: 8)
     slots = local_slots(3)
     assert [slot["threads"] for slot in slots] == [2, 2, 2] and all(slot["gpus_per_node"] == 0 for slot in slots)
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # restored after the test, like the thread count below
-    threads = torch.get_num_threads()
-    try:  # a job sets its own process's threads and its children's (a graded notebook's kernel)
-        child = [sys.executable, "-c", "import torch; print(torch.get_num_threads())"]
-        job = RowJob(lambda row: (-row, torch.get_num_threads(), int(subprocess.check_output(child))), 5, threads=1)
-        assert job() == (-5, 1, 1)
-    finally:
-        torch.set_num_threads(threads)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # restored after the test, like the thread count
+    # a job sets its own process's threads and its children's (a graded notebook's kernel)
+    child = [sys.executable, "-c", "import torch; print(torch.get_num_threads())"]
+    job = RowJob(lambda row: (-row, torch.get_num_threads(), int(subprocess.check_output(child))), 5, threads=1)
+    assert job() == (-5, 1, 1)
 
 
 @pytest.mark.parametrize("options, message", [(dict(jobs=0), "--jobs 0"), (dict(cluster="pbs"), "--cluster 'pbs'"),
@@ -86,16 +98,11 @@ def test_bad_job_options_say_what_to_give(options, message):
         JobOptions(**options)
 
 
-def test_parallel_study_with_one_run_preempted_equals_the_sequential_study(toy_env, tmp_path, monkeypatch):
+def test_parallel_study_with_one_run_preempted_equals_the_sequential_study(toy_env, tmp_path, monkeypatch,
+                                                                            own_threads):
     base = dataclasses.replace(presets.smoke(), iterations_per_epoch=20, checkpoint_every=5)
-    # the sequential study on as many threads as each of the 3 jobs gets: oneDNN's sums depend on the thread
-    # count, and a GAN's training turns a difference in the last bit into a visible one (AVX-512 CPUs)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(local_slots(3)[0]["threads"] or threads)
-    try:
-        sequential = ablation.run_ablation(base, tmp_path / "sequential", seeds=1, variants=VARIANTS, progress=False)
-    finally:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(job_threads())
+    sequential = ablation.run_ablation(base, tmp_path / "sequential", seeds=1, variants=VARIANTS, progress=False)
     assert [row["variant"] for row in sequential] == VARIANTS
 
     sent: list[int] = []
@@ -151,8 +158,7 @@ def test_grading_three_rows_with_jobs_3_gives_the_sequential_summary(toy_env, tm
     grid = tmp_path / "grid.yaml"
     grid.write_text("- run_id: full\n- run_id: no_backward\n  backward_cycle: false\n"
                     "- run_id: gan_alone\n  forward_cycle: false\n  backward_cycle: false\n")
-    # the sequential kernels on as many threads as each job's kernel gets, so that both sum in the same order
-    monkeypatch.setenv("OMP_NUM_THREADS", str(local_slots(3)[0]["threads"] or torch.get_num_threads()))
+    monkeypatch.setenv("OMP_NUM_THREADS", str(job_threads()))  # the sequential kernels'
     assert main(["grade", "--grid", str(grid), "--out", str(tmp_path / "sequential"), "--notebook", str(notebook)]) == 0
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert main(["grade", "--grid", str(grid), "--out", str(tmp_path / "parallel"), "--notebook", str(notebook),
